@@ -1,0 +1,249 @@
+//! Certificate checks per address (`chain_trusted`, `hostname`, `cert_expiry`, `cert_expected`)
+//! and across addresses (`cert_consistent`).
+
+use rustls::pki_types::{CertificateDer, ServerName};
+
+use super::{CheckName, CheckResult, JudgeContext};
+use crate::certinfo::{self, CertFacts};
+use crate::probe::{AcmObservation, EndpointObservation, Observation};
+use crate::report::rfc3339;
+use crate::target::{ExpectedCert, Target};
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The leaf served at one endpoint, when the handshake got that far.
+fn served_chain(endpoint: &EndpointObservation) -> Option<&[CertificateDer<'static>]> {
+    endpoint
+        .tls
+        .as_ref()
+        .filter(|t| t.failure.is_none() && !t.chain.is_empty())
+        .map(|t| t.chain.as_slice())
+}
+
+/// Judges the certificate served at one address.
+pub fn judge_endpoint(
+    target: &Target,
+    endpoint: &EndpointObservation,
+    obs: &Observation,
+    ctx: &JudgeContext,
+) -> Vec<CheckResult> {
+    let ip = endpoint.address.ip();
+    let names = [
+        CheckName::ChainTrusted,
+        CheckName::Hostname,
+        CheckName::CertExpiry,
+        CheckName::CertExpected,
+    ];
+    let Some(chain) = served_chain(endpoint) else {
+        return names
+            .iter()
+            .map(|&c| {
+                CheckResult::skip(
+                    c,
+                    "no_certificate",
+                    "no certificate: the TLS handshake did not complete",
+                )
+                .at(ip)
+            })
+            .collect();
+    };
+    let leaf = match certinfo::parse(&chain[0]) {
+        Ok(leaf) => leaf,
+        Err(e) => {
+            return names
+                .iter()
+                .map(|&c| {
+                    CheckResult::fail(c, "malformed", format!("leaf certificate: {e}")).at(ip)
+                })
+                .collect();
+        }
+    };
+    vec![
+        ctx.verifier.judge(chain, ctx.now).at(ip),
+        judge_hostname(&target.hostname, &chain[0], &leaf).at(ip),
+        judge_expiry(&leaf, ctx).at(ip),
+        judge_expected(target, &leaf, &obs.acm).at(ip),
+    ]
+}
+
+fn judge_hostname(hostname: &str, der: &CertificateDer<'_>, leaf: &CertFacts) -> CheckResult {
+    let check = CheckName::Hostname;
+    let names = if leaf.dns_names.is_empty() {
+        "no DNS names".to_string()
+    } else {
+        leaf.dns_names.join(", ")
+    };
+    let Ok(server_name) = ServerName::try_from(hostname) else {
+        return CheckResult::fail(
+            check,
+            "bad_name",
+            format!("`{hostname}` is not a valid DNS name"),
+        );
+    };
+    let valid = webpki::EndEntityCert::try_from(der)
+        .map(|ee| ee.verify_is_valid_for_subject_name(&server_name).is_ok())
+        .unwrap_or(false);
+    if valid {
+        CheckResult::pass(
+            check,
+            format!("`{hostname}` is on the certificate ({names})"),
+        )
+    } else {
+        CheckResult::fail(
+            check,
+            "mismatch",
+            format!("`{hostname}` is not on the certificate, which names {names}"),
+        )
+    }
+}
+
+fn judge_expiry(leaf: &CertFacts, ctx: &JudgeContext) -> CheckResult {
+    let check = CheckName::CertExpiry;
+    let now = ctx.now.as_secs() as i64;
+    let left = leaf.not_after - now;
+    let days = left.div_euclid(SECONDS_PER_DAY);
+    let until = rfc3339(leaf.not_after);
+    if left < 0 {
+        CheckResult::fail(
+            check,
+            "expired",
+            format!("expired {} days ago ({until})", -days),
+        )
+    } else if days < i64::from(ctx.min_days_left) {
+        CheckResult::fail(
+            check,
+            "expiring",
+            format!(
+                "{days} days left (until {until}), under the minimum of {}",
+                ctx.min_days_left
+            ),
+        )
+    } else {
+        CheckResult::pass(check, format!("{days} days left (until {until})"))
+    }
+}
+
+/// Passes when the leaf matches any expected certificate.
+fn judge_expected(target: &Target, leaf: &CertFacts, acm: &[AcmObservation]) -> CheckResult {
+    let check = CheckName::CertExpected;
+    if target.expected_certs.is_empty() {
+        return CheckResult::skip(
+            check,
+            "no_expectation",
+            "no expected certificate is configured",
+        );
+    }
+    let mut compared = Vec::new();
+    let mut unknown = Vec::new();
+    let mut required_failure = false;
+    for expected in &target.expected_certs {
+        let verdict = match expected {
+            ExpectedCert::Sha256(d) => Some(hex::encode(d) == leaf.sha256),
+            ExpectedCert::SpkiSha256(d) => Some(hex::encode(d) == leaf.spki_sha256),
+            ExpectedCert::Serial(s) => Some(*s == leaf.serial),
+            ExpectedCert::AcmArn(arn) => match acm.iter().find(|a| &a.arn == arn) {
+                None => {
+                    unknown.push(format!("{arn}: ACM lookup is not enabled"));
+                    None
+                }
+                Some(AcmObservation { result: Err(f), .. }) => {
+                    required_failure |= f.required;
+                    unknown.push(format!(
+                        "{arn}: ACM could not be asked ({}: {})",
+                        f.kind, f.message
+                    ));
+                    None
+                }
+                Some(AcmObservation {
+                    result: Ok(cert), ..
+                }) => match cert.sha256 {
+                    Some(d) => {
+                        let same = hex::encode(d) == leaf.sha256;
+                        if !same {
+                            compared.push(format!(
+                                "{arn} is `{}` serial {} sha256 {} not after {}",
+                                cert.subject.as_deref().unwrap_or("?"),
+                                cert.serial.as_deref().unwrap_or("?"),
+                                hex::encode(d),
+                                cert.not_after.map(rfc3339).unwrap_or_else(|| "?".into())
+                            ));
+                        }
+                        Some(same)
+                    }
+                    None => {
+                        unknown.push(format!("{arn}: ACM returned no certificate body"));
+                        None
+                    }
+                },
+            },
+        };
+        match verdict {
+            Some(true) => {
+                return CheckResult::pass(check, format!("served leaf matches {expected}"));
+            }
+            Some(false) if !matches!(expected, ExpectedCert::AcmArn(_)) => {
+                compared.push(expected.to_string())
+            }
+            _ => {}
+        }
+    }
+    let served = format!(
+        "served `{}` serial {} sha256 {} not after {}",
+        leaf.subject,
+        leaf.serial,
+        leaf.sha256,
+        rfc3339(leaf.not_after)
+    );
+    if compared.is_empty() {
+        let reason = format!("cannot compare: {}", unknown.join("; "));
+        return if required_failure {
+            CheckResult::fail(check, "acm_unavailable", reason)
+        } else {
+            CheckResult::skip(check, "acm_unavailable", reason)
+        };
+    }
+    let mut reason = format!("{served}; expected {}", compared.join(" or "));
+    if !unknown.is_empty() {
+        reason.push_str(&format!(" (also: {})", unknown.join("; ")));
+    }
+    CheckResult::fail(check, "mismatch", reason)
+}
+
+/// `cert_consistent`: every address that completed a handshake serves the same leaf.
+pub fn judge_consistency(obs: &Observation) -> CheckResult {
+    let check = CheckName::CertConsistent;
+    let mut by_leaf: Vec<(String, Vec<String>)> = Vec::new();
+    for endpoint in &obs.endpoints {
+        let Some(chain) = served_chain(endpoint) else {
+            continue;
+        };
+        let fp = hex::encode(certinfo::sha256(chain[0].as_ref()));
+        let addr = endpoint.address.ip().to_string();
+        match by_leaf.iter_mut().find(|(f, _)| *f == fp) {
+            Some((_, addrs)) => addrs.push(addr),
+            None => by_leaf.push((fp, vec![addr])),
+        }
+    }
+    match by_leaf.len() {
+        0 => CheckResult::skip(
+            check,
+            "no_certificate",
+            "no address completed a TLS handshake",
+        ),
+        1 => CheckResult::pass(
+            check,
+            format!("{} address(es) serve the same leaf", by_leaf[0].1.len()),
+        ),
+        _ => {
+            let parts: Vec<String> = by_leaf
+                .iter()
+                .map(|(fp, addrs)| format!("{} serve sha256 {}", addrs.join(", "), &fp[..16]))
+                .collect();
+            CheckResult::fail(
+                check,
+                "differs",
+                format!("addresses serve different leaves: {}", parts.join("; ")),
+            )
+        }
+    }
+}

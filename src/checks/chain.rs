@@ -1,0 +1,237 @@
+//! `chain_trusted`: verifies the served chain with webpki against Mozilla's roots (webpki-roots)
+//! plus an optional extra CA bundle, at an injected time, and names why it fails.
+
+use std::path::Path;
+
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
+
+use super::{CheckName, CheckResult};
+use crate::certinfo;
+
+/// Trust anchors and signature algorithms; built once, shared by every judgement.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    anchors: Vec<TrustAnchor<'static>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+/// Why an extra CA bundle could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaBundleError {
+    /// The file could not be read or is not PEM.
+    #[error("cannot read CA bundle {path}: {source}")]
+    Read {
+        /// The bundle's path.
+        path: String,
+        /// The underlying PEM/IO error.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The file holds no certificate.
+    #[error("CA bundle {0} holds no PEM certificate")]
+    Empty(String),
+    /// A certificate in it cannot be a trust anchor.
+    #[error("CA bundle {path}: certificate #{index} is not usable as a trust anchor: {reason}")]
+    BadAnchor {
+        /// The bundle's path.
+        path: String,
+        /// 1-based position in the file.
+        index: usize,
+        /// webpki's reason.
+        reason: String,
+    },
+}
+
+impl ChainVerifier {
+    /// Mozilla's roots plus the certificates in `extra_ca_file`, if any.
+    pub fn new(
+        extra_ca_file: Option<&Path>,
+        algorithms: WebPkiSupportedAlgorithms,
+    ) -> Result<Self, CaBundleError> {
+        let mut anchors: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        if let Some(path) = extra_ca_file {
+            anchors.extend(read_anchors(path)?);
+        }
+        Ok(ChainVerifier {
+            anchors,
+            algorithms,
+        })
+    }
+
+    /// Whether a certificate with this subject DER is one of the trust anchors.
+    fn knows_subject(&self, issuer_der: &[u8]) -> bool {
+        self.anchors
+            .iter()
+            .any(|a| a.subject.as_ref() == issuer_der)
+    }
+
+    /// Judges `chain` (leaf first) at time `now`.
+    pub fn judge(&self, chain: &[CertificateDer<'static>], now: UnixTime) -> CheckResult {
+        let check = CheckName::ChainTrusted;
+        let Some(leaf) = chain.first() else {
+            return CheckResult::skip(check, "no_chain", "the server presented no certificate");
+        };
+        let ee = match webpki::EndEntityCert::try_from(leaf) {
+            Ok(ee) => ee,
+            Err(e) => {
+                return CheckResult::fail(
+                    check,
+                    "malformed",
+                    format!("leaf certificate is malformed: {e}"),
+                );
+            }
+        };
+        let result = ee.verify_for_usage(
+            self.algorithms.all,
+            &self.anchors,
+            &chain[1..],
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        );
+        match result {
+            Ok(_) => CheckResult::pass(check, "chain verifies to a trusted root"),
+            Err(err) => self.explain(err, chain, now),
+        }
+    }
+
+    fn explain(
+        &self,
+        err: webpki::Error,
+        chain: &[CertificateDer<'static>],
+        now: UnixTime,
+    ) -> CheckResult {
+        use webpki::Error as E;
+        let check = CheckName::ChainTrusted;
+        let leaf = certinfo::parse(&chain[0]).ok();
+        let subject = leaf.as_ref().map(|f| f.subject.clone()).unwrap_or_default();
+        let (code, reason) = match err {
+            E::CertExpired { .. } => ("expired", expired_member(chain, now, true)),
+            E::CertNotValidYet { .. } => ("not_yet_valid", expired_member(chain, now, false)),
+            E::InvalidSignatureForPublicKey
+            | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+            | E::SignatureAlgorithmMismatch => (
+                "bad_signature",
+                format!("a signature in the chain of `{subject}` does not verify"),
+            ),
+            E::RequiredEkuNotFoundContext(_) | E::CaUsedAsEndEntity => (
+                "not_server_cert",
+                format!("`{subject}` is not a TLS server certificate ({err})"),
+            ),
+            E::UnknownIssuer => self.unknown_issuer(chain, leaf.as_ref()),
+            E::BadDer | E::BadDerTime | E::TrailingData(_) => (
+                "malformed",
+                format!("a certificate in the chain is malformed ({err})"),
+            ),
+            other => (
+                "untrusted",
+                format!("chain of `{subject}` does not verify: {other}"),
+            ),
+        };
+        CheckResult::fail(check, code, reason)
+    }
+
+    /// Tells apart a self-signed leaf, a missing intermediate and an unknown root.
+    fn unknown_issuer(
+        &self,
+        chain: &[CertificateDer<'static>],
+        leaf: Option<&certinfo::CertFacts>,
+    ) -> (&'static str, String) {
+        let Some(leaf) = leaf else {
+            return (
+                "unknown_issuer",
+                "issuer of the leaf is not trusted".to_string(),
+            );
+        };
+        if leaf.self_issued() {
+            return (
+                "self_signed",
+                format!("`{}` is self-signed and not a trusted root", leaf.subject),
+            );
+        }
+        let top = chain.last().and_then(|c| certinfo::parse(c).ok());
+        if chain.len() == 1 {
+            let issuer_known =
+                issuer_subject_der(&chain[0]).is_some_and(|d| self.knows_subject(&d));
+            if !issuer_known {
+                return (
+                    "missing_intermediate",
+                    format!(
+                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root (missing intermediate?)",
+                        leaf.subject, leaf.issuer
+                    ),
+                );
+            }
+        }
+        let top_issuer = top.map(|t| t.issuer).unwrap_or_else(|| leaf.issuer.clone());
+        (
+            "unknown_issuer",
+            format!("chain ends at `{top_issuer}`, which is not a trusted root"),
+        )
+    }
+}
+
+fn issuer_subject_der(der: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
+    Some(cert.issuer().as_raw().to_vec())
+}
+
+/// Names the first certificate in `chain` outside its validity period at `now`.
+fn expired_member(chain: &[CertificateDer<'static>], now: UnixTime, expired: bool) -> String {
+    let now = now.as_secs() as i64;
+    for (i, der) in chain.iter().enumerate() {
+        let Ok(f) = certinfo::parse(der) else {
+            continue;
+        };
+        let which = if i == 0 { "leaf" } else { "chain certificate" };
+        if expired && f.not_after < now {
+            return format!(
+                "{which} `{}` expired at {}",
+                f.subject,
+                crate::report::rfc3339(f.not_after)
+            );
+        }
+        if !expired && f.not_before > now {
+            return format!(
+                "{which} `{}` is not valid before {}",
+                f.subject,
+                crate::report::rfc3339(f.not_before)
+            );
+        }
+    }
+    if expired {
+        "a certificate in the chain has expired".into()
+    } else {
+        "a certificate in the chain is not yet valid".into()
+    }
+}
+
+fn read_anchors(path: &Path) -> Result<Vec<TrustAnchor<'static>>, CaBundleError> {
+    let display = path.display().to_string();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| CaBundleError::Read {
+            path: display.clone(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(CaBundleError::Empty(display));
+    }
+    certs
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            webpki::anchor_from_trusted_cert(der)
+                .map(|a| a.to_owned())
+                .map_err(|e| CaBundleError::BadAnchor {
+                    path: display.clone(),
+                    index: i + 1,
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,240 @@
+//! Judging: pure functions that turn an [`Observation`] plus a [`Target`]'s expectations into
+//! named [`CheckResult`]s. No I/O, no clock reads: the time comes in through [`JudgeContext`].
+
+pub mod backend;
+pub mod cert;
+pub mod chain;
+pub mod dns;
+pub mod tls;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rustls::pki_types::UnixTime;
+use serde::Serialize;
+
+use crate::probe::Observation;
+use crate::target::{Target, TargetSource};
+
+/// The checks edgewatch makes. The string names are a public interface (JSON, metrics, alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The target's definition itself is sound (e.g. its annotations parse).
+    Config,
+    /// The load balancer is provisioned (Kubernetes: `status.loadBalancer.ingress` is set).
+    LbProvisioned,
+    /// The friendly name resolves to at least one address.
+    Dns,
+    /// The friendly name leads to the expected load balancer.
+    DnsAlias,
+    /// TCP connect and TLS handshake succeed at an acceptable protocol version.
+    TlsHandshake,
+    /// The served chain verifies against the trusted roots.
+    ChainTrusted,
+    /// The friendly name is on the leaf certificate.
+    Hostname,
+    /// The leaf has enough days left.
+    CertExpiry,
+    /// The leaf is the expected certificate.
+    CertExpected,
+    /// Every address serves the same leaf.
+    CertConsistent,
+    /// ACM reports the expected certificate issued and its renewal healthy.
+    AcmStatus,
+    /// The backend answers through the TLS listener with an accepted status.
+    Backend,
+    /// The backend saw the prober's own IP as the client.
+    ClientIp,
+    /// The backend that answered is the expected one.
+    BackendIdentity,
+}
+
+impl CheckName {
+    /// Every check, in report order.
+    pub const ALL: [CheckName; 14] = [
+        CheckName::Config,
+        CheckName::LbProvisioned,
+        CheckName::Dns,
+        CheckName::DnsAlias,
+        CheckName::TlsHandshake,
+        CheckName::ChainTrusted,
+        CheckName::Hostname,
+        CheckName::CertExpiry,
+        CheckName::CertExpected,
+        CheckName::CertConsistent,
+        CheckName::AcmStatus,
+        CheckName::Backend,
+        CheckName::ClientIp,
+        CheckName::BackendIdentity,
+    ];
+
+    /// The stable name used in JSON, metric labels and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Config => "config",
+            CheckName::LbProvisioned => "lb_provisioned",
+            CheckName::Dns => "dns",
+            CheckName::DnsAlias => "dns_alias",
+            CheckName::TlsHandshake => "tls_handshake",
+            CheckName::ChainTrusted => "chain_trusted",
+            CheckName::Hostname => "hostname",
+            CheckName::CertExpiry => "cert_expiry",
+            CheckName::CertExpected => "cert_expected",
+            CheckName::CertConsistent => "cert_consistent",
+            CheckName::AcmStatus => "acm_status",
+            CheckName::Backend => "backend",
+            CheckName::ClientIp => "client_ip",
+            CheckName::BackendIdentity => "backend_identity",
+        }
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The expectation holds.
+    Pass,
+    /// The expectation does not hold.
+    Fail,
+    /// The check could not or need not be made (no expectation, an earlier phase failed).
+    Skip,
+}
+
+impl Status {
+    /// `pass`, `fail` or `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One named verdict, for the whole target or for one of its addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// Which check.
+    pub check: CheckName,
+    /// Pass, fail or skip.
+    pub status: Status,
+    /// Stable short reason code (bounded set per check; a metric label value).
+    pub reason_code: &'static str,
+    /// Human-readable reason, naming the culprit.
+    pub reason: String,
+    /// The address this verdict is about; `None` for target-level checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+}
+
+impl CheckResult {
+    /// A passing result.
+    pub fn pass(check: CheckName, reason: impl Into<String>) -> Self {
+        Self::new(check, Status::Pass, "ok", reason)
+    }
+
+    /// A failing result with its reason code.
+    pub fn fail(check: CheckName, code: &'static str, reason: impl Into<String>) -> Self {
+        Self::new(check, Status::Fail, code, reason)
+    }
+
+    /// A skipped result with its reason code.
+    pub fn skip(check: CheckName, code: &'static str, reason: impl Into<String>) -> Self {
+        Self::new(check, Status::Skip, code, reason)
+    }
+
+    fn new(
+        check: CheckName,
+        status: Status,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
+        CheckResult {
+            check,
+            status,
+            reason_code: code,
+            reason: reason.into(),
+            address: None,
+        }
+    }
+
+    /// The same result, about one address.
+    pub fn at(mut self, address: IpAddr) -> Self {
+        self.address = Some(address);
+        self
+    }
+}
+
+/// What the judges need besides the observation: the time and the trust settings.
+#[derive(Clone)]
+pub struct JudgeContext {
+    /// "Now", injected so expiry is testable at any date.
+    pub now: UnixTime,
+    /// The chain verifier (webpki roots plus any extra CA bundle).
+    pub verifier: Arc<chain::ChainVerifier>,
+    /// `cert.min_days_left`: fewer days left fails `cert_expiry`.
+    pub min_days_left: u32,
+    /// `tls.min_version`: a lower negotiated version fails `tls_handshake`.
+    pub min_tls_version: tls::TlsVersion,
+}
+
+/// Judges one probe: every check, in report order.
+pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    results.push(config_check(target));
+    if matches!(target.source, TargetSource::Kubernetes { .. }) {
+        results.push(CheckResult::pass(
+            CheckName::LbProvisioned,
+            "load balancer is provisioned",
+        ));
+    }
+    results.extend(dns::judge(target, obs));
+    for endpoint in &obs.endpoints {
+        results.extend(tls::judge_endpoint(endpoint, ctx));
+        results.extend(cert::judge_endpoint(target, endpoint, obs, ctx));
+        results.extend(backend::judge_endpoint(target, endpoint));
+    }
+    results.push(cert::judge_consistency(obs));
+    results.extend(extra_judges(target, obs, ctx));
+    results.sort_by_key(|r| (r.check, r.address));
+    results
+}
+
+/// Judges for a target that could not be probed (no load balancer yet): only what is known.
+pub fn judge_unprobed(target: &Target, why: &str) -> Vec<CheckResult> {
+    vec![
+        config_check(target),
+        CheckResult::fail(CheckName::LbProvisioned, "not_provisioned", why),
+    ]
+}
+
+fn config_check(target: &Target) -> CheckResult {
+    if target.config_problems.is_empty() {
+        CheckResult::pass(CheckName::Config, "target definition is valid")
+    } else {
+        CheckResult::fail(
+            CheckName::Config,
+            "invalid",
+            target.config_problems.join("; "),
+        )
+    }
+}
+
+/// Checks that later features add (ACM status, client IP, backend identity).
+fn extra_judges(_target: &Target, _obs: &Observation, _ctx: &JudgeContext) -> Vec<CheckResult> {
+    Vec::new()
+}
+
+/// True when no result failed (skips are fine).
+pub fn all_ok(results: &[CheckResult]) -> bool {
+    results.iter().all(|r| r.status != Status::Fail)
+}

@@ -1,0 +1,14 @@
+//! edgewatch: verifies the way in to services behind TLS-terminating load balancers, from the
+//! outside, the way a client would. Data flows one way: discover → probe → judge → export.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod certinfo;
+pub mod checks;
+pub mod config;
+pub mod discovery;
+pub mod metrics;
+pub mod outcome;
+pub mod probe;
+pub mod report;
+pub mod target;

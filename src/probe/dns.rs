@@ -1,0 +1,212 @@
+//! DNS: resolve a name with hickory-resolver, keeping the CNAME chain and the A/AAAA answers,
+//! and classify failures (NXDOMAIN, SERVFAIL, no answer, timeout) without judging them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::RData;
+use serde::Serialize;
+use tokio::time::Instant;
+
+/// The answer to one name.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsObservation {
+    /// The name asked for.
+    pub name: String,
+    /// CNAME targets followed, in order (lowercase, no trailing dot). Empty for alias A records.
+    pub cname_chain: Vec<String>,
+    /// A and AAAA answers, deduplicated, in answer order.
+    pub addresses: Vec<IpAddr>,
+    /// Why resolution failed, when it did.
+    pub failure: Option<DnsFailure>,
+    /// Time taken.
+    #[serde(serialize_with = "crate::report::serialize_ms")]
+    pub duration: Duration,
+}
+
+/// Why a name did not resolve to an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum DnsFailure {
+    /// The name does not exist.
+    #[error("NXDOMAIN: the name does not exist")]
+    Nxdomain,
+    /// The server failed to answer (SERVFAIL).
+    #[error("SERVFAIL from the DNS server")]
+    Servfail,
+    /// The name exists but has no A/AAAA records.
+    #[error("no A/AAAA records (NOERROR, empty answer)")]
+    NoAnswer,
+    /// No answer within the timeout.
+    #[error("DNS query timed out")]
+    Timeout,
+    /// Another response code, or a transport error.
+    #[error("DNS error: {0}")]
+    Other(String),
+}
+
+impl DnsFailure {
+    /// Stable short name for metric labels and JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DnsFailure::Nxdomain => "nxdomain",
+            DnsFailure::Servfail => "servfail",
+            DnsFailure::NoAnswer => "no_answer",
+            DnsFailure::Timeout => "timeout",
+            DnsFailure::Other(_) => "error",
+        }
+    }
+
+    fn from_error(err: &NetError) -> Self {
+        match err {
+            NetError::Timeout => DnsFailure::Timeout,
+            NetError::Dns(DnsError::NoRecordsFound(nr)) => match nr.response_code {
+                ResponseCode::NXDomain => DnsFailure::Nxdomain,
+                ResponseCode::ServFail => DnsFailure::Servfail,
+                ResponseCode::NoError => DnsFailure::NoAnswer,
+                other => DnsFailure::Other(format!("response code {other}")),
+            },
+            NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::Servfail,
+            NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::Nxdomain,
+            other => {
+                let text = other.to_string();
+                // hickory reports "all nameservers failed/timed out" through several variants.
+                if text.contains("timed out") || text.contains("timeout") {
+                    DnsFailure::Timeout
+                } else {
+                    DnsFailure::Other(text)
+                }
+            }
+        }
+    }
+}
+
+/// How the resolver is set up: the system's (`/etc/resolv.conf`) or explicit servers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResolverSettings {
+    /// Explicit `ip:port` nameservers; empty uses the system configuration.
+    pub nameservers: Vec<SocketAddr>,
+    /// Per-query timeout.
+    pub timeout: Option<Duration>,
+    /// Whether to cache answers for their TTL (a client would).
+    pub cache: bool,
+}
+
+/// Builds the one resolver shared by every probe.
+pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, String> {
+    let provider = TokioRuntimeProvider::default();
+    let mut builder = if settings.nameservers.is_empty() {
+        TokioResolver::builder(provider)
+            .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?
+    } else {
+        let servers = settings
+            .nameservers
+            .iter()
+            .map(|addr| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                ns.connections = vec![udp, tcp];
+                ns
+            })
+            .collect();
+        let mut b = TokioResolver::builder_with_config(
+            ResolverConfig::from_name_servers(servers),
+            provider,
+        );
+        *b.options_mut() = ResolverOpts::default();
+        b
+    };
+    let opts = builder.options_mut();
+    if let Some(t) = settings.timeout {
+        opts.timeout = t;
+    }
+    opts.attempts = 1;
+    if !settings.cache {
+        opts.cache_size = 0;
+    }
+    // Answers are looked at as given: no search domains for fully qualified probe names.
+    opts.ndots = 0;
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the DNS resolver: {e}"))
+}
+
+/// Resolves `name` to its addresses, recording the CNAME chain.
+pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
+    let started = Instant::now();
+    // A trailing dot makes the name absolute: no search list, no ndots surprises.
+    let fqdn = format!("{}.", name.trim_end_matches('.'));
+    let result = resolver.lookup_ip(fqdn.as_str()).await;
+    let duration = started.elapsed();
+    let mut obs = DnsObservation {
+        name: name.to_string(),
+        cname_chain: Vec::new(),
+        addresses: Vec::new(),
+        failure: None,
+        duration,
+    };
+    match result {
+        Ok(lookup) => {
+            for record in lookup.as_lookup().answers() {
+                match &record.data {
+                    RData::CNAME(cname) => {
+                        let target = normalise_name(&cname.0.to_string());
+                        if !obs.cname_chain.contains(&target) {
+                            obs.cname_chain.push(target);
+                        }
+                    }
+                    RData::A(a) => push_unique(&mut obs.addresses, IpAddr::V4(a.0)),
+                    RData::AAAA(aaaa) => push_unique(&mut obs.addresses, IpAddr::V6(aaaa.0)),
+                    _ => {}
+                }
+            }
+            if obs.addresses.is_empty() {
+                obs.failure = Some(DnsFailure::NoAnswer);
+            }
+        }
+        Err(err) => obs.failure = Some(DnsFailure::from_error(&err)),
+    }
+    obs
+}
+
+fn push_unique(list: &mut Vec<IpAddr>, ip: IpAddr) {
+    if !list.contains(&ip) {
+        list.push(ip);
+    }
+}
+
+/// Lowercase, no trailing dot, no `dualstack.` prefix (Route 53 alias targets carry one).
+pub fn normalise_name(name: &str) -> String {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    match name.strip_prefix("dualstack.") {
+        Some(rest) => rest.to_string(),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_strips_dualstack_prefix_trailing_dot_and_case() {
+        assert_eq!(
+            normalise_name("dualstack.K8S-dev-myapp-1.elb.us-east-2.amazonaws.com."),
+            "k8s-dev-myapp-1.elb.us-east-2.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn failure_names_are_stable() {
+        assert_eq!(DnsFailure::Nxdomain.as_str(), "nxdomain");
+        assert_eq!(DnsFailure::Other("x".into()).as_str(), "error");
+    }
+}

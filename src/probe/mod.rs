@@ -1,0 +1,137 @@
+//! Probing: DNS, TCP, TLS and HTTP against one target. Observes and records facts and timings;
+//! never decides pass or fail (that is `checks`). A probe's result is an [`Observation`].
+
+pub mod dns;
+pub mod http;
+pub mod run;
+pub mod tls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+pub use dns::{DnsFailure, DnsObservation};
+pub use http::{HttpFailure, HttpObservation};
+pub use run::{ProbeSettings, Prober};
+pub use tls::{TlsFailure, TlsObservation};
+
+/// Everything one probe of one target saw.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Wall-clock time the probe started.
+    pub started_at: SystemTime,
+    /// Resolution of the friendly name.
+    pub dns: DnsObservation,
+    /// Resolution of each expected load balancer hostname (for `dns_alias`).
+    pub lb_dns: Vec<DnsObservation>,
+    /// One entry per resolved address, in resolution order.
+    pub endpoints: Vec<EndpointObservation>,
+    /// Whether the overall deadline cut the probe short.
+    pub deadline_exceeded: bool,
+    /// Wall time of the whole probe.
+    pub duration: Duration,
+    /// What ACM says of each expected ACM certificate (filled by the ACM lookup when enabled).
+    pub acm: Vec<AcmObservation>,
+    /// The prober's own egress IP, when known (for `client_ip`).
+    pub egress_ip: Option<Result<IpAddr, String>>,
+}
+
+/// What happened at one resolved address.
+#[derive(Debug, Clone)]
+pub struct EndpointObservation {
+    /// The address and port connected to.
+    pub address: SocketAddr,
+    /// TCP connect time, or why it failed.
+    pub connect: Result<Duration, ConnectFailure>,
+    /// The TLS handshake (absent when TCP failed).
+    pub tls: Option<TlsObservation>,
+    /// The HTTP exchange over the TLS connection (absent when TLS failed).
+    pub http: Option<HttpObservation>,
+}
+
+/// Why a TCP connection failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectFailure {
+    /// The peer answered with RST (nothing listens).
+    #[error("connection refused")]
+    Refused,
+    /// No answer within the connect timeout.
+    #[error("connect timed out after {0:?}")]
+    Timeout(Duration),
+    /// The probe's overall deadline passed before connecting.
+    #[error("probe deadline exceeded before connecting")]
+    Deadline,
+    /// Any other socket error.
+    #[error("connect failed: {0}")]
+    Other(String),
+}
+
+impl ConnectFailure {
+    /// Stable short name for metric labels and JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConnectFailure::Refused => "connection_refused",
+            ConnectFailure::Timeout(_) => "connect_timeout",
+            ConnectFailure::Deadline => "deadline_exceeded",
+            ConnectFailure::Other(_) => "connect_error",
+        }
+    }
+}
+
+/// What ACM answered for one ARN (filled by the `acm` module; absent when not configured).
+#[derive(Debug, Clone)]
+pub struct AcmObservation {
+    /// The ARN asked about.
+    pub arn: String,
+    /// ACM's answer, or why it could not be had.
+    pub result: Result<AcmCertificate, AcmLookupFailure>,
+}
+
+/// The facts ACM gives about one certificate.
+#[derive(Debug, Clone, Default)]
+pub struct AcmCertificate {
+    /// SHA-256 of the certificate's DER (from `GetCertificate`).
+    pub sha256: Option<[u8; 32]>,
+    /// Subject of the certificate, for messages.
+    pub subject: Option<String>,
+    /// Serial as ACM reports it (format differs between real ACM and moto; display only).
+    pub serial: Option<String>,
+    /// `NotAfter`, Unix seconds.
+    pub not_after: Option<i64>,
+    /// `Status`: `ISSUED`, `PENDING_VALIDATION`, `EXPIRED`, ...
+    pub status: Option<String>,
+    /// `Type`: `AMAZON_ISSUED`, `IMPORTED`, `PRIVATE`.
+    pub cert_type: Option<String>,
+    /// `RenewalSummary.RenewalStatus`, when ACM has one.
+    pub renewal_status: Option<String>,
+    /// `RenewalSummary.RenewalStatusReason` or the failure reason, when present.
+    pub renewal_reason: Option<String>,
+    /// `InUseBy`: ARNs of the load balancers / listeners using it.
+    pub in_use_by: Vec<String>,
+}
+
+/// Why ACM could not be asked. `required` decides whether the judge fails or skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmLookupFailure {
+    /// Stable short name: `no_credentials`, `access_denied`, `throttled`, `not_found`,
+    /// `unreachable`, `invalid_arn`, `error`, `disabled`.
+    pub kind: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+    /// Whether the config requires ACM (`acm.required`): then the judge fails instead of skipping.
+    pub required: bool,
+}
+
+/// Milliseconds as f64, for reports.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_rounds_to_microseconds() {
+        assert_eq!(millis(Duration::from_micros(1500)), 1.5);
+    }
+}

@@ -1,0 +1,235 @@
+//! TLS: a rustls handshake with SNI = the friendly name, keeping the chain the server presents
+//! whatever it is. The certificate verifier here accepts any chain (while still checking the
+//! handshake signatures, so the peer proves it holds the leaf's key): the chain is judged later,
+//! by `checks::chain`, with an injected clock, so a bad chain becomes a named check result
+//! instead of an opaque handshake error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::Resumption;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// What the handshake showed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsObservation {
+    /// Negotiated protocol, e.g. `TLSv1.3` (absent when the handshake failed).
+    pub version: Option<String>,
+    /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
+    pub cipher: Option<String>,
+    /// The chain as presented, leaf first (DER). Empty when the handshake failed early.
+    #[serde(skip)]
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Why the handshake failed, when it did.
+    pub failure: Option<TlsFailure>,
+    /// Handshake time.
+    #[serde(serialize_with = "crate::report::serialize_ms")]
+    pub duration: Duration,
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum TlsFailure {
+    /// The server sent a TLS alert.
+    #[error("server sent TLS alert {0}")]
+    Alert(String),
+    /// The connection was reset or closed mid-handshake.
+    #[error("connection closed during the handshake: {0}")]
+    Reset(String),
+    /// The server sent something that is not TLS, or broke the protocol.
+    #[error("TLS protocol error (not a TLS server?): {0}")]
+    Protocol(String),
+    /// No common protocol version or cipher suite.
+    #[error("no common TLS version or cipher suite: {0}")]
+    Incompatible(String),
+    /// The handshake did not finish within the TLS timeout.
+    #[error("TLS handshake timed out after {0:?}")]
+    Timeout(Duration),
+    /// The probe's overall deadline passed.
+    #[error("probe deadline exceeded during the TLS handshake")]
+    Deadline,
+    /// The friendly name cannot be sent as SNI.
+    #[error("`{0}` is not a valid TLS server name")]
+    BadServerName(String),
+    /// Anything else.
+    #[error("TLS handshake failed: {0}")]
+    Other(String),
+}
+
+impl TlsFailure {
+    /// Stable short name for metric labels and JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TlsFailure::Alert(_) => "alert",
+            TlsFailure::Reset(_) => "reset",
+            TlsFailure::Protocol(_) => "protocol_error",
+            TlsFailure::Incompatible(_) => "incompatible",
+            TlsFailure::Timeout(_) => "timeout",
+            TlsFailure::Deadline => "deadline_exceeded",
+            TlsFailure::BadServerName(_) => "bad_server_name",
+            TlsFailure::Other(_) => "error",
+        }
+    }
+
+    fn from_io(err: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        if let Some(tls) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            return match tls {
+                rustls::Error::AlertReceived(alert) => TlsFailure::Alert(format!("{alert:?}")),
+                rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+                    TlsFailure::Protocol(tls.to_string())
+                }
+                rustls::Error::InappropriateHandshakeMessage { .. } => {
+                    TlsFailure::Protocol(tls.to_string())
+                }
+                rustls::Error::PeerIncompatible(_) => TlsFailure::Incompatible(tls.to_string()),
+                rustls::Error::PeerMisbehaved(_) => TlsFailure::Protocol(tls.to_string()),
+                other => TlsFailure::Other(other.to_string()),
+            };
+        }
+        match err.kind() {
+            ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
+                TlsFailure::Reset(err.to_string())
+            }
+            ErrorKind::InvalidData => TlsFailure::Protocol(err.to_string()),
+            _ => TlsFailure::Other(err.to_string()),
+        }
+    }
+}
+
+/// The one client config shared by every probe: TLS 1.2 and 1.3, ALPN `http/1.1`, and no
+/// session resumption (a resumed TLS 1.3 session would not show the chain).
+pub fn client_config(provider: Arc<CryptoProvider>) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let verifier = Arc::new(RecordingVerifier {
+        provider: provider.clone(),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption = Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
+/// Performs the handshake on an open TCP stream. Returns the observation, and the stream when
+/// the handshake succeeded (the HTTP request goes over it).
+pub async fn handshake(
+    connector: &TlsConnector,
+    tcp: TcpStream,
+    server_name: &str,
+    timeout: Duration,
+) -> (TlsObservation, Option<TlsStream<TcpStream>>) {
+    let started = Instant::now();
+    let mut obs = TlsObservation {
+        version: None,
+        cipher: None,
+        chain: Vec::new(),
+        failure: None,
+        duration: Duration::ZERO,
+    };
+    let name = match ServerName::try_from(server_name.to_string()) {
+        Ok(n) => n,
+        Err(_) => {
+            obs.failure = Some(TlsFailure::BadServerName(server_name.to_string()));
+            return (obs, None);
+        }
+    };
+    let result = tokio::time::timeout(timeout, connector.connect(name, tcp)).await;
+    obs.duration = started.elapsed();
+    match result {
+        Err(_) => {
+            obs.failure = Some(TlsFailure::Timeout(timeout));
+            (obs, None)
+        }
+        Ok(Err(err)) => {
+            obs.failure = Some(TlsFailure::from_io(&err));
+            (obs, None)
+        }
+        Ok(Ok(stream)) => {
+            let (_, conn) = stream.get_ref();
+            obs.version = conn.protocol_version().map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{v:?}"))
+            });
+            obs.cipher = conn.negotiated_cipher_suite().map(|s| {
+                s.suite()
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{:?}", s.suite()))
+            });
+            obs.chain = conn
+                .peer_certificates()
+                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+                .unwrap_or_default();
+            (obs, Some(stream))
+        }
+    }
+}
+
+/// Accepts any certificate chain (it is judged later) but verifies handshake signatures.
+#[derive(Debug)]
+struct RecordingVerifier {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

@@ -1,0 +1,250 @@
+//! `Target`: one friendly name on one TLS port, and everything edgewatch expects of it.
+//!
+//! Every source of targets (static config, `--target` flags, Kubernetes discovery) produces this
+//! one type; the probe, the judges and the exporters never ask where a target came from except to
+//! label it. A `Target` is plain data: building one does no I/O.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One endpoint to verify: `hostname:port` reached the way a client would, plus expectations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Unique, stable name: the `target` label and the key of the target set.
+    pub name: String,
+    /// The friendly DNS name: what is resolved, sent as SNI and as the HTTP `Host`.
+    pub hostname: String,
+    /// TLS port (443 on an NLB listener).
+    pub port: u16,
+    /// Where the target came from; gives the `namespace` / `service` labels.
+    pub source: TargetSource,
+    /// Load balancer hostnames the friendly name must lead to (`dns_alias`); empty: not known.
+    pub lb_hostnames: Vec<String>,
+    /// The certificate(s) the endpoint should serve (`cert_expected`); empty: no expectation.
+    pub expected_certs: Vec<ExpectedCert>,
+    /// What the request to the backend is and what answer counts as healthy.
+    pub backend: BackendSpec,
+    /// Probe interval override; `None` uses the global interval.
+    pub interval: Option<Duration>,
+    /// Problems found while building this target (e.g. a malformed annotation): the `config`
+    /// check fails with these, and the target is still probed with what could be understood.
+    pub config_problems: Vec<String>,
+    /// Why there is nothing to probe yet (e.g. the load balancer is not provisioned): when set,
+    /// the probe is skipped and the `lb_provisioned` check fails with this reason.
+    pub not_ready: Option<String>,
+    /// Whether `client_ip` is judged, and how the backend's answer is read.
+    pub client_ip: ClientIpSpec,
+}
+
+/// Where a target came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TargetSource {
+    /// The config file's `targets:` list.
+    Config,
+    /// A `--target` command-line flag.
+    Flag,
+    /// A Kubernetes Service.
+    Kubernetes {
+        /// The Service's namespace.
+        namespace: String,
+        /// The Service's name.
+        service: String,
+    },
+}
+
+impl TargetSource {
+    /// The Kubernetes namespace, or "" for static targets (a label value).
+    pub fn namespace(&self) -> &str {
+        match self {
+            TargetSource::Kubernetes { namespace, .. } => namespace,
+            _ => "",
+        }
+    }
+
+    /// The Kubernetes Service name, or "" for static targets (a label value).
+    pub fn service(&self) -> &str {
+        match self {
+            TargetSource::Kubernetes { service, .. } => service,
+            _ => "",
+        }
+    }
+
+    /// Short name of the kind of source: `config`, `flag`, `kubernetes`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetSource::Config => "config",
+            TargetSource::Flag => "flag",
+            TargetSource::Kubernetes { .. } => "kubernetes",
+        }
+    }
+}
+
+/// One acceptable certificate. A target may list several (any match passes): an ACM ARN list,
+/// or a pin plus its successor during a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExpectedCert {
+    /// SHA-256 of the leaf's DER encoding (32 bytes).
+    Sha256([u8; 32]),
+    /// SHA-256 of the leaf's SubjectPublicKeyInfo DER (survives re-issuance with the same key).
+    SpkiSha256([u8; 32]),
+    /// The leaf's serial number, as lowercase hex without separators or leading zeros.
+    Serial(String),
+    /// An ACM certificate ARN: the certificate is fetched from ACM and compared by SHA-256.
+    AcmArn(String),
+}
+
+impl fmt::Display for ExpectedCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedCert::Sha256(d) => write!(f, "sha256:{}", hex::encode(d)),
+            ExpectedCert::SpkiSha256(d) => write!(f, "spki-sha256:{}", hex::encode(d)),
+            ExpectedCert::Serial(s) => write!(f, "serial:{s}"),
+            ExpectedCert::AcmArn(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+/// The request sent through to the backend and what counts as a healthy answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendSpec {
+    /// Request path, starting with `/`.
+    pub path: String,
+    /// Accepted HTTP status ranges (default 200-399).
+    pub expect_status: StatusRanges,
+}
+
+impl Default for BackendSpec {
+    fn default() -> Self {
+        BackendSpec {
+            path: "/".to_string(),
+            expect_status: StatusRanges::default(),
+        }
+    }
+}
+
+/// A set of inclusive HTTP status ranges, e.g. `200-299,301`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRanges(pub Vec<RangeInclusive<u16>>);
+
+impl Default for StatusRanges {
+    fn default() -> Self {
+        StatusRanges(vec![200..=399])
+    }
+}
+
+impl StatusRanges {
+    /// Whether `status` is accepted.
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.iter().any(|r| r.contains(&status))
+    }
+
+    /// Parses `200-399`, `200,301-302`: comma-separated codes or inclusive ranges of 100..=599.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut ranges = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            let (lo, hi) = match part.split_once('-') {
+                Some((lo, hi)) => (lo.trim(), hi.trim()),
+                None => (part, part),
+            };
+            let parse = |s: &str| -> Result<u16, String> {
+                s.parse::<u16>()
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| format!("`{s}` is not an HTTP status code (100-599)"))
+            };
+            let (lo, hi) = (parse(lo)?, parse(hi)?);
+            if lo > hi {
+                return Err(format!("range `{part}` is empty"));
+            }
+            ranges.push(lo..=hi);
+        }
+        Ok(StatusRanges(ranges))
+    }
+}
+
+impl fmt::Display for StatusRanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|r| {
+                if r.start() == r.end() {
+                    r.start().to_string()
+                } else {
+                    format!("{}-{}", r.start(), r.end())
+                }
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// How the `client_ip` check reads the backend's answer. `Off` skips the check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientIpSpec {
+    /// The check is skipped.
+    #[default]
+    Off,
+    /// The backend is `edgewatch echo` (JSON with `client_ip` and the echoed nonce).
+    Echo,
+    /// A third-party echo: a JSON pointer into the body, e.g. `/origin` for httpbin's `/ip`.
+    JsonPointer(String),
+    /// A response header that carries the client IP the backend saw.
+    Header(String),
+}
+
+/// A shared, immutable target as handed to probe tasks.
+pub type SharedTarget = Arc<Target>;
+
+impl Target {
+    /// A target with default expectations for `hostname:port`, named `hostname:port`.
+    pub fn new(hostname: impl Into<String>, port: u16, source: TargetSource) -> Self {
+        let hostname = hostname.into().trim_end_matches('.').to_ascii_lowercase();
+        Target {
+            name: format!("{hostname}:{port}"),
+            hostname,
+            port,
+            source,
+            lb_hostnames: Vec::new(),
+            expected_certs: Vec::new(),
+            backend: BackendSpec::default(),
+            interval: None,
+            config_problems: Vec::new(),
+            not_ready: None,
+            client_ip: ClientIpSpec::Off,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ranges_parse_codes_and_ranges() {
+        let r = StatusRanges::parse("200-299, 301").unwrap();
+        assert!(r.contains(200) && r.contains(299) && r.contains(301));
+        assert!(!r.contains(300) && !r.contains(503));
+        assert_eq!(r.to_string(), "200-299,301");
+    }
+
+    #[test]
+    fn status_ranges_reject_garbage_and_empty_ranges() {
+        assert!(StatusRanges::parse("abc").unwrap_err().contains("`abc`"));
+        assert!(StatusRanges::parse("700").is_err());
+        assert!(
+            StatusRanges::parse("399-200")
+                .unwrap_err()
+                .contains("empty")
+        );
+    }
+
+    #[test]
+    fn new_target_normalises_hostname_and_names_itself() {
+        let t = Target::new("TLS-Demo.Example.com.", 443, TargetSource::Flag);
+        assert_eq!(t.hostname, "tls-demo.example.com");
+        assert_eq!(t.name, "tls-demo.example.com:443");
+    }
+}
