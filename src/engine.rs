@@ -7,7 +7,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::UnixTime;
 
 use crate::checks::JudgeContext;
-use crate::checks::chain::{CaBundleError, ChainVerifier};
+use crate::checks::chain::ChainVerifier;
 use crate::config::Settings;
 use crate::outcome::{self, Enricher, Outcome};
 use crate::probe::{Prober, dns, tls};
@@ -19,9 +19,6 @@ pub enum EngineError {
     /// The DNS resolver could not be set up.
     #[error("{0}")]
     Resolver(String),
-    /// The extra CA bundle is unusable.
-    #[error(transparent)]
-    CaBundle(#[from] CaBundleError),
     /// rustls refused the TLS configuration.
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
@@ -48,9 +45,9 @@ impl Engine {
         let resolver = dns::build_resolver(&settings.resolver).map_err(EngineError::Resolver)?;
         let tls_config = tls::client_config(provider.clone())?;
         let verifier = ChainVerifier::new(
-            settings.ca_file.as_deref(),
+            &settings.extra_anchors,
             provider.signature_verification_algorithms,
-        )?;
+        );
         Ok(Engine {
             prober: Prober::new(resolver, tls_config, settings.probe.clone()),
             verifier: Arc::new(verifier),
