@@ -184,7 +184,7 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
         for r in o
             .results
             .iter()
-            .filter(|r| r.status == Status::Skip && r.reason_code != "no_expectation")
+            .filter(|r| r.status == Status::Skip && !is_consequence(r))
         {
             let _ = writeln!(out, "     {} {}", style.paint("33", "-"), check_line(r));
         }
@@ -192,6 +192,14 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
     let failing = outcomes.iter().filter(|o| !o.ok()).count();
     let _ = writeln!(out, "{} target(s), {failing} failing", outcomes.len());
     out
+}
+
+/// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.
+fn is_consequence(r: &CheckResult) -> bool {
+    matches!(
+        r.reason_code,
+        "no_expectation" | "no_certificate" | "no_connection" | "dns_failed" | "not_configured"
+    )
 }
 
 fn check_line(r: &CheckResult) -> String {
