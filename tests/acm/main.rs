@@ -4,6 +4,7 @@
 //!
 //! Needs `moto_server` on PATH (`pip install 'moto[server]'`); fails loudly without it.
 
+mod env;
 mod lookup;
 mod moto;
 mod pipeline;
