@@ -46,12 +46,16 @@ impl Enricher for AcmEnricher {
         let Some(lookup) = &self.lookup else {
             return;
         };
-        let arns = target.expected_certs.iter().filter_map(|e| match e {
-            ExpectedCert::AcmArn(arn) => Some(arn.as_str()),
-            _ => None,
-        });
+        let mut arns: Vec<&str> = Vec::new();
+        for expected in &target.expected_certs {
+            if let ExpectedCert::AcmArn(arn) = expected
+                && !arns.contains(&arn.as_str())
+            {
+                arns.push(arn);
+            }
+        }
         // Concurrently: a target's ARNs may live in different regions.
-        let found = join_all(arns.map(|arn| lookup.observe(arn))).await;
+        let found = join_all(arns.into_iter().map(|arn| lookup.observe(arn))).await;
         observation.acm.extend(found);
     }
 }

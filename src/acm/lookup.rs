@@ -74,8 +74,14 @@ impl AcmLookup {
         let options = &self.options;
         self.cache
             .get_or_fetch(arn, || async {
-                let client = self.clients.get(&parsed.region).await;
-                let result = fetch(&client, &parsed, options.timeout, &self.metrics).await;
+                // Building the first client reads the SDK configuration: bounded too.
+                let result =
+                    match tokio::time::timeout(options.timeout, self.clients.get(&parsed.region))
+                        .await
+                    {
+                        Ok(client) => fetch(&client, &parsed, options.timeout, &self.metrics).await,
+                        Err(_) => Err(AcmError::Timeout(options.timeout)),
+                    };
                 if let Err(e) = &result {
                     tracing::warn!(arn, kind = e.as_str(), error = %e, "ACM lookup failed");
                 }

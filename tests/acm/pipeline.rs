@@ -144,3 +144,41 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let r = result(&outcome, CheckName::CertExpected);
     assert!(r.reason.contains("not enabled"), "{}", r.reason);
 }
+
+#[tokio::test]
+async fn each_distinct_acm_arn_is_observed_once() {
+    let moto = moto::shared();
+    let cert = pki::cert("twice.example.com", 90);
+    let arn = moto
+        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .await;
+    let bad = "arn:aws:acm:us-east-2:123456789012:listener/x";
+    let outcome = probe(
+        &cert,
+        &[&arn, bad, &arn],
+        options(moto.client_options(), false),
+    )
+    .await;
+    let acm = &outcome.observation.as_ref().unwrap().acm;
+    let seen: Vec<(&str, Result<(), &str>)> = acm
+        .iter()
+        .map(|a| {
+            (
+                a.arn.as_str(),
+                a.result.as_ref().map(|_| ()).map_err(|e| e.kind),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(arn.as_str(), Ok(())), (bad, Err("invalid_arn"))]
+    );
+    // One match is enough for cert_expected; the invalid ARN makes acm_status skip, not pass.
+    assert_eq!(
+        result(&outcome, CheckName::CertExpected).status,
+        Status::Pass
+    );
+    let r = result(&outcome, CheckName::AcmStatus);
+    assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
+    assert!(r.reason.contains("Fix the ARN"), "{}", r.reason);
+}
