@@ -2,6 +2,7 @@
 //! are reported and bounded in time.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::provider::error::CredentialsError;
@@ -12,7 +13,7 @@ use edgewatch::certinfo;
 use futures::future::join_all;
 
 use crate::moto::{self, Moto};
-use crate::{calls, lookup, options, pki, unknown_arn};
+use crate::{calls, lookup, options, pki, standin, unknown_arn};
 
 #[tokio::test]
 async fn imported_certificate_is_fetched_from_its_arns_region() {
@@ -235,4 +236,45 @@ async fn an_invalid_arn_is_reported_without_asking_acm() {
     assert_eq!(err.kind, "invalid_arn");
     assert_eq!(calls(&metrics, "GetCertificate", "invalid_arn"), 0);
     assert_eq!(calls(&metrics, "DescribeCertificate", "ok"), 0);
+}
+
+#[tokio::test]
+async fn throttling_is_reported_as_throttled_after_the_sdks_retries() {
+    let (endpoint, hits) = standin::failing_acm(400, "ThrottlingException").await;
+    let (acm, metrics) = lookup(options(moto::client_options(&endpoint), false));
+    let started = Instant::now();
+    let err = acm.lookup(&unknown_arn("us-east-2")).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind, "throttled", "{}", err.message);
+    assert!(
+        err.message.contains("stand-in says ThrottlingException"),
+        "{}",
+        err.message
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(calls(&metrics, "GetCertificate", "throttled"), 1);
+    assert!(
+        hits.load(Ordering::SeqCst) > 2,
+        "the SDK retried throttling"
+    );
+    eprintln!("throttled ACM answered `throttled` in {took:?}");
+}
+
+#[tokio::test]
+async fn access_denied_is_reported_as_access_denied() {
+    let (endpoint, hits) = standin::failing_acm(400, "AccessDeniedException").await;
+    let (acm, metrics) = lookup(options(moto::client_options(&endpoint), true));
+    let err = acm.lookup(&unknown_arn("us-east-2")).await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.required),
+        ("access_denied", true),
+        "{}",
+        err.message
+    );
+    assert_eq!(calls(&metrics, "DescribeCertificate", "access_denied"), 1);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "one call per operation, no retry"
+    );
 }

@@ -9,6 +9,7 @@ mod lookup;
 mod moto;
 mod pipeline;
 mod pki;
+mod standin;
 
 use std::sync::Arc;
 use std::time::Duration;
