@@ -54,8 +54,9 @@ impl Moto {
         };
         let port = free_port();
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
-        let script =
-            format!("\"$0\" -H 127.0.0.1 -p {port} >\"$1\" 2>&1 & m=$!; read _; kill $m; wait $m");
+        let script = format!(
+            "\"$0\" -H 127.0.0.1 -p {port} >\"$1\" 2>&1 & m=$!; read _; kill $m; wait $m; rm -f \"$1\""
+        );
         let mut child = Command::new("sh")
             .args(["-c", &script])
             .arg(&binary)
