@@ -56,6 +56,20 @@ async fn serving_the_acm_certificate_passes_cert_expected_and_acm_status() {
         "{}",
         status.reason
     );
+    // ACM's not-after is exported beside the served one.
+    let metrics = Metrics::new();
+    metrics.record(&outcome);
+    let not_after = edgewatch::certinfo::parse(&cert.der).unwrap().not_after;
+    let text = metrics.render();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("edgewatch_acm_cert_not_after_timestamp_seconds{"))
+        .unwrap_or_else(|| panic!("no ACM not-after series in:\n{text}"));
+    assert!(line.contains(&arn), "{line}");
+    assert_eq!(
+        line.rsplit(' ').next().unwrap().parse::<f64>().unwrap(),
+        not_after as f64
+    );
 }
 
 #[tokio::test]
