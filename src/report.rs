@@ -60,6 +60,7 @@ fn target_json(outcome: &Outcome) -> Value {
         },
         "lb_hostnames": t.lb_hostnames,
         "expected_certs": t.expected_certs.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "notes": t.notes,
         "ok": outcome.ok(),
         "addresses": addresses,
         "checks": outcome.results,

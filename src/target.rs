@@ -31,6 +31,9 @@ pub struct Target {
     /// Problems found while building this target (e.g. a malformed annotation): the `config`
     /// check fails with these, and the target is still probed with what could be understood.
     pub config_problems: Vec<String>,
+    /// Facts about how the target was built that a reader should know (e.g. "no friendly name:
+    /// probing the load balancer hostname itself"); shown in the `config` check's reason.
+    pub notes: Vec<String>,
     /// Why there is nothing to probe yet (e.g. the load balancer is not provisioned): when set,
     /// the probe is skipped and the `lb_provisioned` check fails with this reason.
     pub not_ready: Option<String>,
@@ -212,6 +215,7 @@ impl Target {
             backend: BackendSpec::default(),
             interval: None,
             config_problems: Vec::new(),
+            notes: Vec::new(),
             not_ready: None,
             client_ip: ClientIpSpec::Off,
         }

@@ -219,8 +219,10 @@ pub fn judge_unprobed(target: &Target, why: &str) -> Vec<CheckResult> {
 }
 
 fn config_check(target: &Target) -> CheckResult {
-    if target.config_problems.is_empty() {
+    if target.config_problems.is_empty() && target.notes.is_empty() {
         CheckResult::pass(CheckName::Config, "target definition is valid")
+    } else if target.config_problems.is_empty() {
+        CheckResult::pass(CheckName::Config, target.notes.join("; "))
     } else {
         CheckResult::fail(
             CheckName::Config,

@@ -2,6 +2,7 @@
 //! by the source, whenever it changes; the daemon diffs sets and starts, restarts or stops probe
 //! tasks. Sources do I/O; turning their input into targets is pure (see `static_targets`).
 
+pub mod convert;
 pub mod static_targets;
 
 use crate::target::Target;
