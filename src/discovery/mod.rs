@@ -3,6 +3,8 @@
 //! tasks. Sources do I/O; turning their input into targets is pure (see `static_targets`).
 
 pub mod convert;
+pub mod events;
+pub mod kube;
 pub mod static_targets;
 
 use crate::target::Target;
