@@ -82,11 +82,13 @@ pub async fn client(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
 ) -> Result<kube::Client, Error> {
+    // kube's rustls needs a process-wide provider; main installs the same one (a no-op then).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let options = KubeConfigOptions {
         context,
         ..Default::default()
     };
-    let config = match kubeconfig {
+    let mut config = match kubeconfig {
         Some(path) => {
             let mut merged: Option<Kubeconfig> = None;
             for p in std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()) {
@@ -106,6 +108,10 @@ pub async fn client(
             .map_err(Error::Kubeconfig)?,
         None => kube::Config::infer().await.map_err(Error::Infer)?,
     };
+    // kube retries 429/503/504 up to 15 times over minutes inside one request, which would hide
+    // an outage from the watcher: its own backoff (0.8 s to 30 s) retries instead, and each
+    // failure is counted and logged as it happens.
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(Error::Client)
 }
 

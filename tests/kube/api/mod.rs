@@ -90,7 +90,9 @@ pub struct KubeApi {
 impl KubeApi {
     /// Starts on a free loopback port and writes a kubeconfig pointing at it.
     pub async fn start() -> KubeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let (changes, _) = broadcast::channel(16384);
         let shared = Arc::new(Shared {
@@ -140,8 +142,14 @@ impl KubeApi {
         let mut value = serde_json::to_value(svc).unwrap();
         value["apiVersion"] = json!("v1");
         value["kind"] = json!("Service");
-        let ns = value["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
-        let name = value["metadata"]["name"].as_str().expect("a name").to_string();
+        let ns = value["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("a name")
+            .to_string();
         let mut inner = self.shared.lock();
         inner.rv += 1;
         let rv = inner.rv;
@@ -176,7 +184,12 @@ impl KubeApi {
         let rv = inner.rv;
         let mut obj = (*old).clone();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let change = Change { rv, kind: "DELETED", obj: Arc::new(obj), old: None };
+        let change = Change {
+            rv,
+            kind: "DELETED",
+            obj: Arc::new(obj),
+            old: None,
+        };
         record(&self.shared, &mut inner, change);
         true
     }
@@ -215,7 +228,9 @@ impl KubeApi {
     pub async fn come_up(&self) {
         let was = self.shared.lock().down.take();
         if was == Some(Down::Refusing) {
-            let listener = TcpListener::bind(self.addr).await.expect("rebind the same port");
+            let listener = TcpListener::bind(self.addr)
+                .await
+                .expect("rebind the same port");
             serve(self.shared.clone(), listener);
         }
     }
@@ -256,7 +271,9 @@ fn serve(shared: Arc<Shared>, listener: TcpListener) {
     let s = shared.clone();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let conn = tokio::spawn(routes::connection(s.clone(), stream));
             let mut conns = s.connections.lock().unwrap();
             conns.retain(|c| !c.is_finished());
@@ -287,7 +304,9 @@ pub fn selector_matches(selector: &str, obj: &Value) -> Result<bool, String> {
     let get = |k: &str| labels.get(k).and_then(Value::as_str);
     for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         if term.contains(" in ") || term.contains(" notin ") || term.contains('(') {
-            return Err(format!("set-based selector `{term}` is not implemented here"));
+            return Err(format!(
+                "set-based selector `{term}` is not implemented here"
+            ));
         }
         let ok = if let Some((k, v)) = term.split_once("!=") {
             get(k.trim()) != Some(v.trim())

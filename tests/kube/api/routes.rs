@@ -47,15 +47,23 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let query: HashMap<String, String> = req
         .uri()
         .query()
-        .map(|q| url_decode_pairs(q))
+        .map(url_decode_pairs)
         .unwrap_or_default();
     {
         let mut inner = shared.lock();
-        let pq = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         inner.requests.push(format!("{method} {pq}"));
         if inner.down == Some(Down::Unavailable) {
             drop(inner);
-            return error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "the server is down");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the server is down",
+            );
         }
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -68,7 +76,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             let inner = shared.lock();
             match inner.services.get(&(ns.to_string(), name.to_string())) {
                 Some(obj) => json_response(StatusCode::OK, obj),
-                None => error(StatusCode::NOT_FOUND, "NotFound", &format!("services \"{name}\" not found")),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("services \"{name}\" not found"),
+                ),
             }
         }
         (&Method::POST, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events"])
@@ -77,17 +89,43 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             let body = read_json(req).await;
             create_event(&shared, &ns, body)
         }
-        (&Method::PATCH, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events", name])
+        (
+            &Method::PATCH,
+            [
+                "apis",
+                "events.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "events",
+                name,
+            ],
+        )
         | (&Method::PATCH, ["api", "v1", "namespaces", ns, "events", name]) => {
             let (ns, name) = (ns.to_string(), name.to_string());
-            let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            if ct != "application/merge-patch+json" && ct != "application/strategic-merge-patch+json" {
-                return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", &ct);
+            let ct = req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if ct != "application/merge-patch+json"
+                && ct != "application/strategic-merge-patch+json"
+            {
+                return error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    &ct,
+                );
             }
             let body = read_json(req).await;
             patch_event(&shared, &ns, &name, body)
         }
-        _ => error(StatusCode::NOT_FOUND, "NotFound", &format!("no route for {method} {path}")),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no route for {method} {path}"),
+        ),
     }
 }
 
@@ -96,25 +134,48 @@ async fn read_json(req: Request<Incoming>) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-async fn services(shared: &Arc<Shared>, ns: Option<&str>, q: &HashMap<String, String>) -> Response<Body> {
+async fn services(
+    shared: &Arc<Shared>,
+    ns: Option<&str>,
+    q: &HashMap<String, String>,
+) -> Response<Body> {
     let selector = q.get("labelSelector").cloned().unwrap_or_default();
     if q.get("watch").map(String::as_str) == Some("true") {
         if q.get("sendInitialEvents").map(String::as_str) == Some("true") {
             // Streaming lists are not implemented: say so the way an old API server would not,
             // loudly, so a test notices kube changed its default.
-            return error(StatusCode::BAD_REQUEST, "BadRequest", "sendInitialEvents is not implemented");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "sendInitialEvents is not implemented",
+            );
         }
         return super::watch::watch(shared.clone(), ns.map(str::to_string), selector, q).await;
     }
     let inner = shared.lock();
-    let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     let (list_rv, after) = match q.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
-            let Some((rv, key)) = token.split_once('|').and_then(|(rv, k)| Some((rv.parse::<u64>().ok()?, k))) else {
-                return error(StatusCode::BAD_REQUEST, "BadRequest", "invalid continue token");
+            let Some((rv, key)) = token
+                .split_once('|')
+                .and_then(|(rv, k)| Some((rv.parse::<u64>().ok()?, k)))
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "invalid continue token",
+                );
             };
             if rv < inner.compacted_through {
-                return error(StatusCode::GONE, "Expired", "the provided continue parameter is too old");
+                return error(
+                    StatusCode::GONE,
+                    "Expired",
+                    "the provided continue parameter is too old",
+                );
             }
             (rv, Some(key.to_string()))
         }
@@ -145,12 +206,19 @@ async fn services(shared: &Arc<Shared>, ns: Option<&str>, q: &HashMap<String, St
     if let Some(c) = next {
         metadata["continue"] = json!(c);
     }
-    json_response(StatusCode::OK, &json!({"kind": "ServiceList", "apiVersion": "v1", "metadata": metadata, "items": items}))
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "ServiceList", "apiVersion": "v1", "metadata": metadata, "items": items}),
+    )
 }
 
 fn items_last_key(items: &[Value]) -> String {
     let m = &items.last().expect("a full page")["metadata"];
-    format!("{}/{}", m["namespace"].as_str().unwrap_or(""), m["name"].as_str().unwrap_or(""))
+    format!(
+        "{}/{}",
+        m["namespace"].as_str().unwrap_or(""),
+        m["name"].as_str().unwrap_or("")
+    )
 }
 
 fn create_event(shared: &Arc<Shared>, ns: &str, body: Option<Value>) -> Response<Body> {
@@ -158,11 +226,19 @@ fn create_event(shared: &Arc<Shared>, ns: &str, body: Option<Value>) -> Response
         return error(StatusCode::BAD_REQUEST, "BadRequest", "body is not JSON");
     };
     let Some(name) = ev["metadata"]["name"].as_str().map(str::to_string) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "metadata.name is required");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "metadata.name is required",
+        );
     };
     let mut inner = shared.lock();
     if inner.events.contains_key(&(ns.to_string(), name.clone())) {
-        return error(StatusCode::CONFLICT, "AlreadyExists", &format!("events \"{name}\" already exists"));
+        return error(
+            StatusCode::CONFLICT,
+            "AlreadyExists",
+            &format!("events \"{name}\" already exists"),
+        );
     }
     inner.rv += 1;
     ev["metadata"]["namespace"] = json!(ns);
@@ -181,7 +257,11 @@ fn patch_event(shared: &Arc<Shared>, ns: &str, name: &str, body: Option<Value>) 
     let rv = inner.rv;
     inner.event_posts.push(("PATCH".into(), patch.clone()));
     let Some(ev) = inner.events.get_mut(&(ns.to_string(), name.to_string())) else {
-        return error(StatusCode::NOT_FOUND, "NotFound", &format!("events \"{name}\" not found"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("events \"{name}\" not found"),
+        );
     };
     merge_patch(ev, &patch);
     ev["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -226,7 +306,9 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);

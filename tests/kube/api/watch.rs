@@ -94,7 +94,10 @@ pub async fn watch(
         let inner = shared.lock();
         match from {
             Some(n) if n != 0 && n < inner.compacted_through => {
-                let msg = format!("too old resource version: {n} ({})", inner.compacted_through);
+                let msg = format!(
+                    "too old resource version: {n} ({})",
+                    inner.compacted_through
+                );
                 initial.push(line("ERROR", &status(410, "Expired", &msg)));
                 gone = true;
             }
@@ -135,6 +138,8 @@ pub async fn watch(
         tick.tick().await;
         loop {
             let next = tokio::select! {
+                // Cancellation first: a change made after the drop must not slip through.
+                biased;
                 () = token.cancelled() => return,
                 () = &mut deadline => {
                     // The real server ends a timed-out watch with a last bookmark.
@@ -154,10 +159,10 @@ pub async fn watch(
                     Err(RecvError::Lagged(_) | RecvError::Closed) => return,
                 },
             };
-            if let Some(l) = next {
-                if tx.send(l).await.is_err() {
-                    return;
-                }
+            if let Some(l) = next
+                && tx.send(l).await.is_err()
+            {
+                return;
             }
         }
     });
