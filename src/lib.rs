@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod discovery;
+pub mod echo;
+pub mod egress;
 pub mod engine;
 pub mod metrics;
 pub mod once;
