@@ -19,6 +19,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.probe.log_format);
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if let Some(Command::Echo(args)) = cli.command {
+        return run_echo(args);
+    }
     let settings = match load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
@@ -52,6 +55,26 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_echo(args: edgewatch::echo::EchoArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("edgewatch: cannot start the runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(edgewatch::echo::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("edgewatch echo: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn load_settings(args: &ProbeArgs) -> Result<Settings, config::ConfigError> {
     let mut settings = config::load(args.config.as_deref(), &args.targets)?;
     if let Some(listen) = args.listen {
@@ -64,7 +87,14 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
     let metrics = Arc::new(Metrics::new());
     let engine = Engine::new(&settings)
         .context("configuration error")?
-        .with_enricher(Arc::new(AcmEnricher::from_settings(&settings.acm, metrics.clone())));
+        .with_enricher(Arc::new(AcmEnricher::from_settings(
+            &settings.acm,
+            metrics.clone(),
+        )))
+        .with_enricher(edgewatch::egress::enricher(
+            &settings.client_ip,
+            settings.probe.source_ip,
+        ));
     let engine = Arc::new(engine);
     if args.once {
         if settings.targets.is_empty() {

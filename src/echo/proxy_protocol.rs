@@ -129,8 +129,8 @@ fn parse_v1(buf: &[u8]) -> Result<Parse, ProxyError> {
             Ok(Parse::Incomplete)
         };
     };
-    let line = std::str::from_utf8(&buf[..end])
-        .map_err(|_| ProxyError::BadV1("not ASCII".into()))?;
+    let line =
+        std::str::from_utf8(&buf[..end]).map_err(|_| ProxyError::BadV1("not ASCII".into()))?;
     let fields: Vec<&str> = line.split(' ').collect();
     let bad = |m: &str| ProxyError::BadV1(m.to_string());
     let header = match fields.get(1).copied() {
@@ -225,11 +225,9 @@ fn parse_v2(buf: &[u8]) -> Result<Parse, ProxyError> {
         vpce_id: None,
         crc32c_verified: false,
     };
-    if command == Command::Proxy {
-        if let Some((s, sp, d, dp)) = addresses {
-            header.source = Some(SocketAddr::new(s, sp));
-            header.destination = Some(SocketAddr::new(d, dp));
-        }
+    if let (Command::Proxy, Some((s, sp, d, dp))) = (command, addresses) {
+        header.source = Some(SocketAddr::new(s, sp));
+        header.destination = Some(SocketAddr::new(d, dp));
     }
     read_tlvs(&buf[..total], 16 + tlv_start, &mut header)?;
     Ok(Parse::Header(header, total))

@@ -122,9 +122,18 @@ fn v2_local_is_accepted_without_a_client() {
 
 #[test]
 fn v2_truncated_at_every_length_is_incomplete() {
-    let buf = encode_v2(sa("1.2.3.4:1"), sa("5.6.7.8:2"), &[(TLV_NOOP, vec![1, 2])], true);
+    let buf = encode_v2(
+        sa("1.2.3.4:1"),
+        sa("5.6.7.8:2"),
+        &[(TLV_NOOP, vec![1, 2])],
+        true,
+    );
     for cut in 0..buf.len() {
-        assert_eq!(parse(&buf[..cut]).unwrap(), Parse::Incomplete, "cut at {cut}");
+        assert_eq!(
+            parse(&buf[..cut]).unwrap(),
+            Parse::Incomplete,
+            "cut at {cut}"
+        );
     }
 }
 
@@ -147,13 +156,23 @@ fn v2_bad_version_command_and_lengths() {
 
 #[test]
 fn v2_truncated_tlvs_are_rejected() {
-    let mut buf = encode_v2(sa("1.2.3.4:1"), sa("5.6.7.8:2"), &[(TLV_NOOP, vec![0; 4])], false);
+    let mut buf = encode_v2(
+        sa("1.2.3.4:1"),
+        sa("5.6.7.8:2"),
+        &[(TLV_NOOP, vec![0; 4])],
+        false,
+    );
     // Claim the NOOP is longer than what is left.
     let tlv = 16 + 12;
     buf[tlv + 2] = 40;
     assert_eq!(parse(&buf).unwrap_err(), ProxyError::BadTlv);
     // A CRC TLV of the wrong size.
-    let bad_crc = encode_v2(sa("1.2.3.4:1"), sa("5.6.7.8:2"), &[(TLV_CRC32C, vec![1])], false);
+    let bad_crc = encode_v2(
+        sa("1.2.3.4:1"),
+        sa("5.6.7.8:2"),
+        &[(TLV_CRC32C, vec![1])],
+        false,
+    );
     assert_eq!(parse(&bad_crc).unwrap_err(), ProxyError::BadTlv);
 }
 
