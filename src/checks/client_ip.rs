@@ -47,21 +47,38 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
     };
     obs.endpoints
         .iter()
-        .map(|e| judge_endpoint(&target.client_ip, egress, e))
+        .map(|e| judge_endpoint(target, egress, e))
         .collect()
 }
 
-fn judge_endpoint(
-    spec: &ClientIpSpec,
-    egress: IpAddr,
-    endpoint: &EndpointObservation,
-) -> CheckResult {
+/// The backend's answer at one address, when there is one worth reading: an error page (the
+/// load balancer's 503) is the `backend` check's failure, not something to read an IP from.
+fn readable<'a>(
+    check: CheckName,
+    target: &Target,
+    endpoint: &'a EndpointObservation,
+) -> Result<&'a HttpObservation, CheckResult> {
+    let at = endpoint.address.ip();
+    match endpoint.http.as_ref().map(|h| (h, h.status)) {
+        Some((h, Some(status))) if target.backend.expect_status.contains(status) => Ok(h),
+        Some((_, Some(status))) => Err(CheckResult::skip(
+            check,
+            "backend_failed",
+            format!("the backend answered {status}: no echo to read"),
+        )
+        .at(at)),
+        _ => Err(CheckResult::skip(check, "no_response", "no backend response to read").at(at)),
+    }
+}
+
+fn judge_endpoint(target: &Target, egress: IpAddr, endpoint: &EndpointObservation) -> CheckResult {
     let check = CheckName::ClientIp;
     let at = endpoint.address.ip();
-    let Some(http) = endpoint.http.as_ref().filter(|h| h.status.is_some()) else {
-        return CheckResult::skip(check, "no_response", "no backend response to read").at(at);
+    let http = match readable(check, target, endpoint) {
+        Ok(h) => h,
+        Err(skip) => return skip,
     };
-    let seen = match read_seen(spec, http) {
+    let seen = match read_seen(&target.client_ip, http) {
         Ok(seen) => seen,
         Err((code, why)) => return CheckResult::fail(check, code, why).at(at),
     };
@@ -195,8 +212,9 @@ pub fn judge_identity(target: &Target, obs: &Observation) -> Vec<CheckResult> {
         .iter()
         .map(|endpoint| {
             let at = endpoint.address.ip();
-            let Some(http) = endpoint.http.as_ref().filter(|h| h.status.is_some()) else {
-                return CheckResult::skip(check, "no_response", "no backend response to read").at(at);
+            let http = match readable(check, target, endpoint) {
+                Ok(h) => h,
+                Err(skip) => return skip,
             };
             let identity = serde_json::from_slice::<EchoResponse>(&http.body)
                 .ok()

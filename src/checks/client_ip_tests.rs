@@ -191,6 +191,11 @@ fn skips_when_off_egress_unknown_or_lookup_failed_or_no_response() {
         (Status::Skip, "egress_lookup_failed")
     );
     assert!(r.reason.contains("reflector down"));
+    let mut error_page = http("<h1>503 Service Unavailable</h1>", &[]);
+    error_page.status = Some(503);
+    let obs = observation(egress(), vec![error_page]);
+    let r = one(judge(&target(ClientIpSpec::Echo), &obs));
+    assert_eq!((r.status, r.reason_code), (Status::Skip, "backend_failed"));
     let mut failed = http("", &[]);
     failed.status = None;
     let obs = observation(egress(), vec![failed]);

@@ -1,0 +1,186 @@
+//! One scenario's stand-ins: Route 53 (hickory), the NLB (haproxy) and the backend
+//! (`edgewatch echo`, in-process), plus the prober's config file. Torn down when dropped.
+//!
+//! Addresses: the prober is 127.0.0.2 (`source_ip`, and its `client_ip.egress_ip`); the NLB
+//! listens on 127.0.0.10 (and 127.0.0.11, "another load balancer"); echo on 127.0.0.20;
+//! haproxy reaches echo from 127.0.0.30, so a lost client IP shows up as 127.0.0.30.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use edgewatch::echo::{EchoSettings, ProxyMode};
+use tokio::sync::oneshot;
+
+use crate::dns::{Dns, Records};
+use crate::haproxy::{Haproxy, HaproxyConfig, free_port};
+use crate::pki::Ca;
+
+/// The friendly name clients use.
+pub const FRIENDLY: &str = "myapp.example.test";
+/// The load balancer the Service got.
+pub const LB: &str = "k8s-dev-myapp-0123456789.elb.us-east-2.amazonaws.com";
+/// Another team's load balancer.
+pub const OTHER_LB: &str = "k8s-dev-other-9876543210.elb.us-east-2.amazonaws.com";
+/// The prober's address.
+pub const PROBER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// The load balancer's addresses.
+pub const LB_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 10);
+/// The other load balancer's address.
+pub const OTHER_LB_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+/// Where echo listens.
+pub const ECHO_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
+/// haproxy's source towards the backend.
+pub const LB_SOURCE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 30);
+/// What echo reports as its identity.
+pub const IDENTITY: &str = "dev/myapp-5f7c9d-abcde";
+
+/// What differs between scenarios; `Default` is "everything right".
+#[derive(Default)]
+pub struct Faults {
+    /// The target group does not send PROXY protocol v2.
+    pub no_proxy_protocol: bool,
+    /// The listener serves another valid certificate for the same name.
+    pub other_cert: bool,
+    /// The friendly name is a CNAME to another load balancer.
+    pub dns_to_other_lb: bool,
+    /// Nothing listens where the target group points.
+    pub backend_down: bool,
+    /// The served (and expected) certificate has 5 days left.
+    pub near_expiry: bool,
+}
+
+/// A running scenario.
+pub struct Stage {
+    /// The prober's config file.
+    pub config: PathBuf,
+    _dns: Dns,
+    _haproxy: Haproxy,
+    _echo_stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stage {
+    /// Brings up the stand-ins with `faults`.
+    pub async fn start(faults: Faults) -> Stage {
+        let ca = Ca::new();
+        let days = if faults.near_expiry { 5 } else { 90 };
+        let expected = ca.leaf(FRIENDLY, days);
+        let served = if faults.other_cert {
+            ca.leaf(FRIENDLY, days)
+        } else {
+            expected.clone()
+        };
+
+        let (backend, echo_stop) = if faults.backend_down {
+            let port = free_port(ECHO_IP);
+            (SocketAddr::from((ECHO_IP, port)), None)
+        } else {
+            let listener = tokio::net::TcpListener::bind((ECHO_IP, 0))
+                .await
+                .expect("bind echo");
+            let addr = listener.local_addr().expect("echo addr");
+            let (tx, rx) = oneshot::channel::<()>();
+            let settings = EchoSettings {
+                proxy_mode: ProxyMode::Optional,
+                identity: Some(IDENTITY.to_string()),
+                ..EchoSettings::default()
+            };
+            tokio::spawn(edgewatch::echo::serve(listener, settings, async {
+                let _ = rx.await;
+            }));
+            (addr, Some(tx))
+        };
+
+        let port = free_port(LB_IP);
+        let haproxy = Haproxy::start(&HaproxyConfig {
+            lb_ips: vec![LB_IP, OTHER_LB_IP],
+            port,
+            cert_bundle: served.bundle_pem.clone(),
+            backend,
+            source: LB_SOURCE,
+            proxy_v2: !faults.no_proxy_protocol,
+        });
+
+        let points_at = if faults.dns_to_other_lb { OTHER_LB } else { LB };
+        let dns = Dns::start(
+            Records::default()
+                .cname(FRIENDLY, points_at)
+                .a(LB, LB_IP)
+                .a(OTHER_LB, OTHER_LB_IP),
+        )
+        .await
+        .expect("start DNS");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca.pem).expect("write CA");
+        let config = dir.path().join("edgewatch.yaml");
+        std::fs::write(
+            &config,
+            config_yaml(dns.addr, port, &ca_file, &expected.sha256),
+        )
+        .expect("write config");
+        Stage {
+            config,
+            _dns: dns,
+            _haproxy: haproxy,
+            _echo_stop: echo_stop,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `edgewatch --once --config FILE --output json`; returns the exit code and report.
+    pub async fn run_once(&self) -> (i32, serde_json::Value) {
+        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
+            .args(["--once", "--output", "json", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("edgewatch --once finished within 60 s")
+            .expect("run edgewatch");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "edgewatch printed no JSON report ({e}):\n{stdout}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), report)
+    }
+}
+
+fn config_yaml(dns: SocketAddr, port: u16, ca: &std::path::Path, sha256: &str) -> String {
+    format!(
+        r#"resolver:
+  nameservers: ["{dns}"]
+  cache: false
+source_ip: {PROBER}
+client_ip:
+  egress_ip: {PROBER}
+tls:
+  ca_file: {ca}
+cert:
+  min_days_left: 14
+timeouts:
+  connect: 2s
+  tls: 3s
+  http: 5s
+  probe: 15s
+targets:
+  - name: myapp
+    host: {FRIENDLY}
+    port: {port}
+    lb_hostname: {LB}
+    path: /healthz
+    expected_cert:
+      sha256: "{sha256}"
+    client_ip: echo
+    backend_identity: "dev/myapp-.*"
+"#,
+        ca = ca.display()
+    )
+}
