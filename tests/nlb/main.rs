@@ -2,13 +2,17 @@
 //! the targets), hickory plays Route 53, `edgewatch echo` is the backend, and the built binary
 //! runs `--once`. Also the echo server's and the egress reflector's own loopback tests.
 //!
-//! Needs haproxy (`/usr/sbin/haproxy`, Debian package `haproxy`); fails loudly without it.
+//! Needs haproxy (`/usr/sbin/haproxy`, Debian package `haproxy`) and, for the ACM variants,
+//! moto's server (`moto_server`, reused from `tests/acm/moto.rs`); fails loudly without them.
 //! `tests/nlb/run-standins.sh` brings the same stand-ins up by hand.
 
 mod dns;
 mod echo_server;
 mod egress;
 mod haproxy;
+#[allow(dead_code)]
+#[path = "../acm/moto.rs"]
+mod moto;
 mod pki;
 mod scenarios;
 mod stage;

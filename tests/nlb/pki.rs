@@ -20,6 +20,10 @@ pub struct Leaf {
     pub bundle_pem: String,
     /// SHA-256 of the leaf's DER, hex (the `expected_cert.sha256` pin).
     pub sha256: String,
+    /// The leaf alone (PEM), for an ACM import.
+    pub cert_pem: String,
+    /// The leaf's key (PEM), for an ACM import.
+    pub key_pem: String,
 }
 
 impl Ca {
@@ -52,6 +56,8 @@ impl Ca {
         Leaf {
             bundle_pem: format!("{}{}{}", cert.pem(), self.pem, key.serialize_pem()),
             sha256: hex::encode(Sha256::digest(cert.der())),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
         }
     }
 }

@@ -142,3 +142,32 @@ async fn s6_certificate_near_expiry_fails_cert_expiry() {
     assert_eq!(code, 1);
     assert!(reason.contains("under the minimum of 14"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_acm_another_valid_cert_fails_cert_expected_against_the_acm_certificate() {
+    let stage = Stage::start(Faults {
+        other_cert: true,
+        expect_by_acm: true,
+        ..Faults::default()
+    })
+    .await;
+    let (code, report) = stage.run_once().await;
+    let reason = only_failure(&report, "cert_expected", "mismatch");
+    assert_eq!(code, 1);
+    assert!(reason.contains("arn:aws:acm:us-east-2:"), "{reason}");
+    // The ACM certificate itself is fine (imported, ISSUED): only the listener is wrong.
+    assert_eq!(check(&report, "acm_status")["status"], "pass", "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_acm_certificate_stuck_in_pending_validation_fails_acm_status() {
+    let stage = Stage::start(Faults {
+        acm_pending: true,
+        ..Faults::default()
+    })
+    .await;
+    let (code, report) = stage.run_once().await;
+    let reason = only_failure(&report, "acm_status", "pending_validation");
+    assert_eq!(code, 1);
+    assert!(reason.contains("PENDING_VALIDATION"), "{reason}");
+}

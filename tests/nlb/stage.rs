@@ -48,7 +48,14 @@ pub struct Faults {
     pub backend_down: bool,
     /// The served (and expected) certificate has 5 days left.
     pub near_expiry: bool,
+    /// The expected certificate is named by an ACM ARN (imported into moto) instead of a pin.
+    pub expect_by_acm: bool,
+    /// Also expect an ACM certificate whose issuance is stuck in PENDING_VALIDATION.
+    pub acm_pending: bool,
 }
+
+/// The region of the stand-in ACM ARNs.
+pub const REGION: &str = "us-east-2";
 
 /// A running scenario.
 pub struct Stage {
@@ -57,6 +64,8 @@ pub struct Stage {
     _dns: Dns,
     _haproxy: Haproxy,
     _echo_stop: Option<oneshot::Sender<()>>,
+    /// moto's endpoint, when the scenario uses ACM.
+    acm_endpoint: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -115,29 +124,66 @@ impl Stage {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca_file = dir.path().join("ca.pem");
         std::fs::write(&ca_file, &ca.pem).expect("write CA");
+        let mut expected_yaml = String::new();
+        let mut acm_endpoint = None;
+        if faults.expect_by_acm || faults.acm_pending {
+            let moto = crate::moto::shared();
+            acm_endpoint = Some(moto.endpoint.clone());
+            if faults.expect_by_acm {
+                let arn = moto
+                    .import(REGION, &expected.cert_pem, &expected.key_pem)
+                    .await;
+                expected_yaml.push_str(&format!("        - {arn}\n"));
+            }
+            if faults.acm_pending {
+                let arn = moto.request(REGION, FRIENDLY).await;
+                expected_yaml.push_str(&format!("        - {arn}\n"));
+            }
+        }
+        let acm_arns = if expected_yaml.is_empty() {
+            String::new()
+        } else {
+            format!("      acm_arn:\n{expected_yaml}")
+        };
+        let pin = if faults.expect_by_acm {
+            String::new()
+        } else {
+            format!("      sha256: \"{}\"\n", expected.sha256)
+        };
         let config = dir.path().join("edgewatch.yaml");
-        std::fs::write(
-            &config,
-            config_yaml(dns.addr, port, &ca_file, &expected.sha256),
-        )
-        .expect("write config");
+        let yaml = config_yaml(dns.addr, port, &ca_file, &format!("{pin}{acm_arns}"));
+        let yaml = if acm_endpoint.is_some() {
+            format!("acm:\n  enabled: true\n  required: true\n{yaml}")
+        } else {
+            yaml
+        };
+        std::fs::write(&config, yaml).expect("write config");
         Stage {
             config,
             _dns: dns,
             _haproxy: haproxy,
             _echo_stop: echo_stop,
+            acm_endpoint,
             _dir: dir,
         }
     }
 
     /// Runs `edgewatch --once --config FILE --output json`; returns the exit code and report.
     pub async fn run_once(&self) -> (i32, serde_json::Value) {
-        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
-            .args(["--once", "--output", "json", "--config"])
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"));
+        cmd.args(["--once", "--output", "json", "--config"])
             .arg(&self.config)
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .output();
+            .env("RUST_LOG", "warn");
+        if let Some(endpoint) = &self.acm_endpoint {
+            // The SDK's standard settings, as on EKS with IRSA, but pointing at moto.
+            cmd.env("AWS_ENDPOINT_URL_ACM", endpoint)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env_remove("AWS_PROFILE")
+                .env_remove("AWS_ROLE_ARN");
+        }
+        let run = cmd.kill_on_drop(true).output();
         let out = tokio::time::timeout(Duration::from_secs(60), run)
             .await
             .expect("edgewatch --once finished within 60 s")
@@ -153,7 +199,7 @@ impl Stage {
     }
 }
 
-fn config_yaml(dns: SocketAddr, port: u16, ca: &std::path::Path, sha256: &str) -> String {
+fn config_yaml(dns: SocketAddr, port: u16, ca: &std::path::Path, expected: &str) -> String {
     format!(
         r#"resolver:
   nameservers: ["{dns}"]
@@ -177,8 +223,7 @@ targets:
     lb_hostname: {LB}
     path: /healthz
     expected_cert:
-      sha256: "{sha256}"
-    client_ip: echo
+{expected}    client_ip: echo
     backend_identity: "dev/myapp-.*"
 "#,
         ca = ca.display()
