@@ -1,6 +1,8 @@
 //! The six NLB scenarios, each through the built binary (`edgewatch --once --output json`),
 //! asserting the exit code and exactly which checks fail, with what reason.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::stage::{Faults, IDENTITY, LB, LB_SOURCE, OTHER_LB, PROBER, Stage};
@@ -44,7 +46,9 @@ fn only_failure(report: &Value, name: &str, code: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_everything_right_exits_0_and_the_backend_saw_the_probers_ip() {
     let stage = Stage::start(Faults::default()).await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     assert_eq!(failing(&report), vec![], "{report:#}");
     assert_eq!(code, 0);
     for name in [
@@ -73,7 +77,9 @@ async fn s2_proxy_protocol_off_fails_client_ip_naming_the_load_balancers_address
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "client_ip", "ip_mismatch");
     assert_eq!(code, 1);
     assert!(
@@ -93,7 +99,9 @@ async fn s3_another_valid_cert_for_the_same_name_fails_cert_expected() {
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "cert_expected", "mismatch");
     assert_eq!(code, 1);
     assert!(reason.contains("expected sha256:"), "{reason}");
@@ -110,7 +118,9 @@ async fn s4_dns_pointing_at_another_load_balancer_fails_dns_alias_naming_both() 
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "dns_alias", "wrong_target");
     assert_eq!(code, 1);
     assert!(reason.contains(OTHER_LB) && reason.contains(LB), "{reason}");
@@ -123,7 +133,9 @@ async fn s5_backend_down_fails_backend_with_the_load_balancers_503() {
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "backend", "bad_status");
     assert_eq!(code, 1);
     assert!(reason.contains("answered 503"), "{reason}");
@@ -137,7 +149,9 @@ async fn s6_certificate_near_expiry_fails_cert_expiry() {
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "cert_expiry", "expiring");
     assert_eq!(code, 1);
     assert!(reason.contains("under the minimum of 14"), "{reason}");
@@ -151,7 +165,9 @@ async fn s3_acm_another_valid_cert_fails_cert_expected_against_the_acm_certifica
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "cert_expected", "mismatch");
     assert_eq!(code, 1);
     assert!(reason.contains("arn:aws:acm:us-east-2:"), "{reason}");
@@ -166,7 +182,9 @@ async fn s6_acm_certificate_stuck_in_pending_validation_fails_acm_status() {
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage.run_once().await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
     let reason = only_failure(&report, "acm_status", "pending_validation");
     assert_eq!(code, 1);
     assert!(reason.contains("PENDING_VALIDATION"), "{reason}");

@@ -168,21 +168,29 @@ impl Stage {
         }
     }
 
-    /// Runs `edgewatch --once --config FILE --output json`; returns the exit code and report.
-    pub async fn run_once(&self) -> (i32, serde_json::Value) {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"));
+    /// The environment edgewatch needs for this stage: with ACM, the SDK's standard settings
+    /// (as on EKS with IRSA) pointing at moto.
+    pub fn edgewatch_env(&self) -> Vec<(&'static str, String)> {
+        match &self.acm_endpoint {
+            Some(endpoint) => vec![
+                ("AWS_ENDPOINT_URL_ACM", endpoint.clone()),
+                ("AWS_ACCESS_KEY_ID", "testing".into()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+                ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// Runs `BINARY --once --config FILE --output json`; returns the exit code and report.
+    pub async fn run_once(&self, binary: &std::path::Path) -> (i32, serde_json::Value) {
+        let mut cmd = tokio::process::Command::new(binary);
         cmd.args(["--once", "--output", "json", "--config"])
             .arg(&self.config)
-            .env("RUST_LOG", "warn");
-        if let Some(endpoint) = &self.acm_endpoint {
-            // The SDK's standard settings, as on EKS with IRSA, but pointing at moto.
-            cmd.env("AWS_ENDPOINT_URL_ACM", endpoint)
-                .env("AWS_ACCESS_KEY_ID", "testing")
-                .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env_remove("AWS_PROFILE")
-                .env_remove("AWS_ROLE_ARN");
-        }
+            .env("RUST_LOG", "warn")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ROLE_ARN")
+            .envs(self.edgewatch_env());
         let run = cmd.kill_on_drop(true).output();
         let out = tokio::time::timeout(Duration::from_secs(60), run)
             .await
