@@ -152,7 +152,16 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
 pub fn check_identity_pattern(pattern: &str) -> Result<(), String> {
     regex::Regex::new(&format!("^(?:{pattern})$"))
         .map(|_| ())
-        .map_err(|e| format!("`{pattern}` is not a regular expression: {e}"))
+        .map_err(|e| {
+            // regex's message spans lines and shows the anchored form; keep its last line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            format!("`{pattern}` is not a regular expression ({why})")
+        })
 }
 
 /// Parses a SHA-256 written as hex, with or without colons.
