@@ -136,14 +136,14 @@ pub fn validate(
             )
         })?,
     };
-    if let Some(ca) = &file.tls.ca_file {
-        if !ca.is_file() {
-            return Err(ConfigError::new(
-                origin,
-                "tls.ca_file",
-                format!("{} is not a readable file", ca.display()),
-            ));
-        }
+    if let Some(ca) = &file.tls.ca_file
+        && !ca.is_file()
+    {
+        return Err(ConfigError::new(
+            origin,
+            "tls.ca_file",
+            format!("{} is not a readable file", ca.display()),
+        ));
     }
     let backend = BackendSpec {
         path: match &file.backend.path {
