@@ -190,3 +190,48 @@ async fn silent_dns_server_fails_dns_as_timeout_within_the_deadline() {
         "took {took:?}"
     );
 }
+
+#[tokio::test]
+async fn dangling_cname_fails_dns_as_nxdomain_naming_the_name_that_does_not_exist() {
+    let zone = Zone::new().cname(FRIENDLY, MIDDLE).cname(MIDDLE, LB);
+    let mut t = target(FRIENDLY, 0);
+    t.lb_hostnames = vec![LB.to_string()];
+    let outcome = probe_zone(t, zone, fast_settings()).await;
+    let obs = outcome.observation.as_ref().unwrap();
+    assert_eq!(
+        obs.dns.cname_chain,
+        vec![MIDDLE.to_string(), LB.to_string()]
+    );
+    assert_eq!(
+        status_code(&outcome, CheckName::Dns),
+        (Status::Fail, "nxdomain")
+    );
+    let reason = &only(&outcome, CheckName::Dns).reason;
+    assert!(reason.contains(&format!("{MIDDLE} -> {LB}")), "{reason}");
+    // The alias itself is right: the chain leads to the expected load balancer's name.
+    assert_eq!(
+        status_code(&outcome, CheckName::DnsAlias),
+        (Status::Pass, "ok")
+    );
+}
+
+#[tokio::test]
+async fn cname_left_at_a_deleted_load_balancer_fails_dns_alias_naming_old_and_expected() {
+    const OLD_LB: &str = "k8s-dev-myapp-9999.elb.us-east-2.amazonaws.com";
+    let zone = Zone::new().cname(FRIENDLY, OLD_LB).a(LB, &[LOCALHOST]);
+    let mut t = target(FRIENDLY, 0);
+    t.lb_hostnames = vec![LB.to_string()];
+    let outcome = probe_zone(t, zone, fast_settings()).await;
+    assert_eq!(
+        status_code(&outcome, CheckName::Dns),
+        (Status::Fail, "nxdomain")
+    );
+    assert_eq!(
+        status_code(&outcome, CheckName::DnsAlias),
+        (Status::Fail, "wrong_target")
+    );
+    let reason = &only(&outcome, CheckName::DnsAlias).reason;
+    for needle in [FRIENDLY, OLD_LB, LB, "127.0.0.1"] {
+        assert!(reason.contains(needle), "`{needle}` missing from: {reason}");
+    }
+}
