@@ -142,6 +142,17 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
 /// Resolves `name` to its addresses, recording the CNAME chain.
 pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
     let started = Instant::now();
+    // An address literal is its own answer, as for any client: asking DNS for `10.0.0.5.`
+    // would only fail (or worse, be answered by a wildcard).
+    if let Ok(ip) = name.trim_end_matches('.').parse::<IpAddr>() {
+        return DnsObservation {
+            name: name.to_string(),
+            cname_chain: Vec::new(),
+            addresses: vec![ip],
+            failure: None,
+            duration: started.elapsed(),
+        };
+    }
     // A trailing dot makes the name absolute: no search list, no ndots surprises.
     let fqdn = format!("{}.", name.trim_end_matches('.'));
     let result = resolver.lookup_ip(fqdn.as_str()).await;
