@@ -235,3 +235,30 @@ async fn cname_left_at_a_deleted_load_balancer_fails_dns_alias_naming_old_and_ex
         assert!(reason.contains(needle), "`{needle}` missing from: {reason}");
     }
 }
+
+#[tokio::test]
+async fn ip_literal_target_is_probed_without_asking_dns() {
+    let silent = SilentDns::start().await.unwrap();
+    let (port, mut holders) = bind_same_port(&[(IpAddr::V4(LOCALHOST), true)]).unwrap();
+    let leaf = PKI.good(&[FRIENDLY]);
+    let _server = TlsServer::serve(holders.remove(0).listener(), &leaf, Reply::ok()).unwrap();
+    let outcome = probe(
+        &prober(silent.addr(), fast_settings()),
+        target("127.0.0.1", port),
+        ca_file(),
+    )
+    .await;
+    assert_eq!(status_code(&outcome, CheckName::Dns), (Status::Pass, "ok"));
+    let r = only(&outcome, CheckName::TlsHandshake);
+    assert_eq!(
+        (r.status, r.address),
+        (Status::Pass, Some(IpAddr::V4(LOCALHOST)))
+    );
+    // The leaf names a DNS name, not the address: the hostname check says so.
+    let r = only(&outcome, CheckName::Hostname);
+    assert_eq!(
+        (r.status, r.reason_code),
+        (Status::Fail, "mismatch"),
+        "{r:#?}"
+    );
+}
