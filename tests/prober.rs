@@ -15,6 +15,8 @@ mod dns;
 mod hostile;
 #[path = "prober/multi.rs"]
 mod multi;
+#[path = "prober/protocol.rs"]
+mod protocol;
 #[path = "prober/support_selftest.rs"]
 mod support_selftest;
 

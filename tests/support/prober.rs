@@ -54,9 +54,13 @@ pub fn judge_context(ca_file: &Path) -> JudgeContext {
     }
 }
 
-/// Probes and judges `target` through the library's entry point.
+/// Probes and judges `target` through the library's entry point, with [`judge_context`].
 pub async fn probe(prober: &Prober, target: Target, ca_file: &Path) -> Outcome {
-    let ctx = judge_context(ca_file);
+    probe_with(prober, target, judge_context(ca_file)).await
+}
+
+/// Probes and judges `target` through the library's entry point, with the given context.
+pub async fn probe_with(prober: &Prober, target: Target, ctx: JudgeContext) -> Outcome {
     probe_and_judge(prober, Arc::new(target), &NoEnrichment, move || ctx).await
 }
 

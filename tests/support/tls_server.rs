@@ -31,6 +31,8 @@ pub enum Reply {
     Silent,
     /// Completes TLS and closes the connection at once (close_notify, then FIN).
     CloseAfterHandshake,
+    /// Reads the request head, sends these bytes as they are (not necessarily HTTP), closes.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -107,11 +109,22 @@ pub struct TlsServer {
 }
 
 impl TlsServer {
-    /// Serves `leaf` (its chain and key) on `listener`, replying as `reply` says.
+    /// Serves `leaf` (its chain and key) on `listener`, replying as `reply` says; TLS 1.2 and 1.3.
     pub fn serve(listener: TcpListener, leaf: &Leaf, reply: Reply) -> io::Result<TlsServer> {
+        Self::serve_versions(listener, leaf, reply, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// [`TlsServer::serve`] offering only the given protocol versions (e.g.
+    /// `&[&rustls::version::TLS12]` for a TLS 1.2-only endpoint).
+    pub fn serve_versions(
+        listener: TcpListener,
+        leaf: &Leaf,
+        reply: Reply,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> io::Result<TlsServer> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .and_then(|b| {
                 b.with_no_client_auth()
                     .with_single_cert(leaf.chain.clone(), leaf.key())
@@ -163,6 +176,11 @@ where
             while tls.read(&mut buf).await? > 0 {}
             std::future::pending::<()>().await;
             Ok(())
+        }
+        Reply::Raw(bytes) => {
+            read_head(&mut tls).await?;
+            tls.write_all(bytes).await?;
+            tls.shutdown().await
         }
         Reply::Http { status, body } => {
             read_head(&mut tls).await?;
