@@ -186,3 +186,16 @@ async fn cert_expected_fails_as_mismatch_naming_both_fingerprints_for_another_le
     assert!(reason.contains(&hex::encode(served.sha256())), "{reason}");
     assert!(reason.contains(&hex::encode(pinned.sha256())), "{reason}");
 }
+
+#[tokio::test]
+async fn valid_leaf_under_an_expired_intermediate_fails_chain_trusted_as_expired_naming_it() {
+    let outcome = probe_single(NAME, &PKI.expired_intermediate(NAME)).await;
+    assert_check(&outcome, CheckName::ChainTrusted, Status::Fail, "expired");
+    let reason = &only(&outcome, CheckName::ChainTrusted).reason;
+    assert!(
+        reason.contains("edgewatch expired intermediate"),
+        "{reason}"
+    );
+    // The leaf's own dates are fine.
+    assert_check(&outcome, CheckName::CertExpiry, Status::Pass, "ok");
+}

@@ -104,3 +104,45 @@ async fn one_address_refusing_fails_tls_handshake_at_that_address_only() {
         Status::Pass
     );
 }
+
+#[tokio::test]
+async fn one_mute_address_times_out_alone_while_the_others_pass_in_parallel() {
+    use super::support::hostile::{HostilePeer, Hostility};
+    use std::time::{Duration, Instant};
+
+    let leaf = PKI.good(&[NAME]);
+    let addrs: Vec<(IpAddr, bool)> = (1..=3).map(|i| (ip(i), true)).collect();
+    let (port, mut holders) = bind_same_port(&addrs).unwrap();
+    let mute = HostilePeer::serve(holders.pop().unwrap().listener(), Hostility::Mute).unwrap();
+    let servers: Vec<TlsServer> = holders
+        .into_iter()
+        .map(|h| TlsServer::serve(h.listener(), &leaf, Reply::ok()).unwrap())
+        .collect();
+    let v4: Vec<Ipv4Addr> = (1..=3).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect();
+    let dns = DnsServer::start(Zone::new().a(NAME, &v4)).await.unwrap();
+    let settings = fast_settings();
+    let started = Instant::now();
+    let outcome = probe(
+        &prober(dns.addr(), settings.clone()),
+        target(NAME, port),
+        ca_file(),
+    )
+    .await;
+    let took = started.elapsed();
+    // Addresses are probed at once: the whole probe costs one TLS timeout, not three.
+    assert!(
+        took < settings.tls_timeout + Duration::from_millis(700),
+        "took {took:?}"
+    );
+    let r = result(&outcome, CheckName::TlsHandshake, Some(ip(3)));
+    assert_eq!(
+        (r.status, r.reason_code),
+        (Status::Fail, "timeout"),
+        "{r:#?}"
+    );
+    for last in [1, 2] {
+        let b = result(&outcome, CheckName::Backend, Some(ip(last)));
+        assert_eq!(b.status, Status::Pass, "{b:#?}");
+    }
+    drop((mute, servers));
+}

@@ -26,6 +26,15 @@ pub struct Ca {
 
 impl Ca {
     fn new(common_name: &str, parent: Option<&Ca>) -> Ca {
+        Ca::with_validity(common_name, parent, -365, 3650)
+    }
+
+    fn with_validity(
+        common_name: &str,
+        parent: Option<&Ca>,
+        from_days: i64,
+        until_days: i64,
+    ) -> Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params
             .distinguished_name
@@ -39,8 +48,8 @@ impl Ca {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(365);
-        params.not_after = OffsetDateTime::now_utc() + Duration::days(3650);
+        params.not_before = OffsetDateTime::now_utc() + Duration::days(from_days);
+        params.not_after = OffsetDateTime::now_utc() + Duration::days(until_days);
         let key = KeyPair::generate().expect("CA key");
         let cert = match parent {
             Some(parent) => params.signed_by(&key, &parent.issuer),
@@ -207,6 +216,13 @@ impl Pki {
     /// A leaf for `name` signed by the trusted intermediate, sent WITHOUT the intermediate.
     pub fn missing_intermediate(&self, name: &str) -> Leaf {
         issue(&[name], NORMAL, &self.intermediate, false)
+    }
+
+    /// A valid leaf for `name` sent with (and signed by) an intermediate of the trusted root
+    /// that expired yesterday.
+    pub fn expired_intermediate(&self, name: &str) -> Leaf {
+        let stale = Ca::with_validity("edgewatch expired intermediate", Some(&self.root), -400, -1);
+        issue(&[name], NORMAL, &stale, true)
     }
 
     /// A good leaf for `name` followed by `count` copies of the intermediate: a certificate
