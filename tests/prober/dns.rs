@@ -262,3 +262,16 @@ async fn ip_literal_target_is_probed_without_asking_dns() {
         "{r:#?}"
     );
 }
+
+#[tokio::test]
+async fn ip_literal_target_passes_hostname_when_the_leaf_has_that_ip_san() {
+    let (port, mut holders) = bind_same_port(&[(IpAddr::V4(LOCALHOST), true)]).unwrap();
+    let leaf = PKI.good(&["127.0.0.1"]);
+    let _server = TlsServer::serve(holders.remove(0).listener(), &leaf, Reply::ok()).unwrap();
+    let dns = DnsServer::start(Zone::new()).await.unwrap();
+    let t = target("127.0.0.1", port);
+    let outcome = probe(&prober(dns.addr(), fast_settings()), t, ca_file()).await;
+    let r = only(&outcome, CheckName::Hostname);
+    assert_eq!((r.status, r.reason_code), (Status::Pass, "ok"), "{r:#?}");
+    assert!(outcome.ok(), "{:#?}", outcome.results);
+}

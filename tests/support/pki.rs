@@ -65,6 +65,7 @@ impl Ca {
 }
 
 /// A leaf certificate with the chain a server sends and the server's private key.
+#[derive(Clone)]
 pub struct Leaf {
     /// What the server sends, leaf first.
     pub chain: Vec<CertificateDer<'static>>,
@@ -157,7 +158,8 @@ impl Pki {
         file
     }
 
-    /// A good leaf for `names` (DNS names; `*.x` wildcards allowed), sent with the intermediate.
+    /// A good leaf for `names`, sent with the intermediate. Names are DNS names (`*.x` wildcards
+    /// allowed) or IP addresses (`127.0.0.1` becomes an IP SAN).
     pub fn good(&self, names: &[&str]) -> Leaf {
         issue(names, NORMAL, &self.intermediate, true)
     }
