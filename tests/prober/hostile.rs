@@ -9,7 +9,7 @@ use edgewatch::outcome::Outcome;
 use edgewatch::probe::ProbeSettings;
 
 use super::support::dns::{DnsServer, Zone};
-use super::support::hostile::{HostilePeer, Hostility};
+use super::support::hostile::{Blackhole, HostilePeer, Hostility};
 use super::support::prober::{fast_settings, only, probe, prober};
 use super::support::tls_server::bind_one;
 use super::{LOCALHOST, PKI, ca_file, probe_single_with, target};
@@ -111,5 +111,41 @@ async fn server_sending_a_200_certificate_chain_fails_tls_handshake_as_protocol_
         started.elapsed(),
         "protocol_error",
         fast_settings().tls_timeout,
+    );
+}
+
+/// Probes a blackholed address (connects hang) with `settings`.
+async fn probe_blackhole(settings: ProbeSettings) -> (Outcome, Duration) {
+    let hole = Blackhole::start(IpAddr::V4(LOCALHOST)).unwrap();
+    let dns = DnsServer::start(Zone::new().a(NAME, &[LOCALHOST]))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let t = target(NAME, hole.addr().port());
+    let outcome = probe(&prober(dns.addr(), settings), t, ca_file()).await;
+    (outcome, started.elapsed())
+}
+
+#[tokio::test]
+async fn address_dropping_syns_fails_tls_handshake_as_connect_timeout() {
+    let settings = fast_settings();
+    let limit = settings.connect_timeout + Duration::from_millis(700);
+    let (outcome, took) = probe_blackhole(settings).await;
+    assert_handshake_failed(&outcome, took, "connect_timeout", limit);
+}
+
+#[tokio::test]
+async fn address_dropping_syns_past_the_deadline_fails_as_deadline_exceeded() {
+    let settings = ProbeSettings {
+        connect_timeout: Duration::from_secs(10),
+        deadline: Duration::from_secs(1),
+        ..fast_settings()
+    };
+    let (outcome, took) = probe_blackhole(settings).await;
+    assert_handshake_failed(
+        &outcome,
+        took,
+        "deadline_exceeded",
+        Duration::from_millis(1700),
     );
 }

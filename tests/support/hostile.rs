@@ -103,3 +103,48 @@ async fn read_client_hello(tcp: &mut TcpStream) -> io::Result<usize> {
     let mut buf = vec![0u8; 16 * 1024];
     tcp.read(&mut buf).await
 }
+
+/// An address whose TCP connects hang: a listener with a backlog of 0 whose one queue slot is
+/// held by a connection nobody accepts, so the kernel drops further SYNs (the loopback stand-in
+/// for a security group that silently drops). Stops when dropped.
+pub struct Blackhole {
+    addr: SocketAddr,
+    _listener: TcpListener,
+    _fillers: Vec<std::net::TcpStream>,
+}
+
+impl Blackhole {
+    /// Starts one on an ephemeral port of `ip`.
+    pub fn start(ip: std::net::IpAddr) -> io::Result<Blackhole> {
+        let socket = match ip {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(ip, 0))?;
+        let listener = socket.listen(0)?;
+        let addr = listener.local_addr()?;
+        // Fill the accept queue until a connect no longer completes (one or two connections).
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+                Ok(s) => fillers.push(s),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Ok(Blackhole {
+                        addr,
+                        _listener: listener,
+                        _fillers: fillers,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::other(
+            "the accept queue did not fill: connects still complete",
+        ))
+    }
+
+    /// Where connects hang.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
