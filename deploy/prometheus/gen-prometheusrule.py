@@ -95,7 +95,7 @@ def structural_check():
         problems.append(f"{PROMETHEUS_RULE}: spec differs from {RULES}")
     cm = yaml.safe_load(DASHBOARDS_CM.read_text())
     files = {p.name: json.loads(p.read_text()) for p in DASHBOARDS.glob("*.json")}
-    shipped = {k: json.loads(v) for k, v in cm.get("data", {}).items()}
+    shipped = {k: json.loads(v) for k, v in (cm.get("data") or {}).items()}
     if files != shipped:
         problems.append(f"{DASHBOARDS_CM}: dashboards differ from {DASHBOARDS}/*.json")
     return problems
