@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use edgewatch::alertmanager::Notifier;
 use edgewatch::cli::{Cli, Command, LogFormat, ProbeArgs};
 use edgewatch::config::{self, Settings};
 use edgewatch::daemon::{self, DaemonParts};
@@ -72,13 +73,27 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
             once::probe_all(&engine, settings.targets.clone(), settings.concurrency).await;
         return Ok(once::print_report(&outcomes, args.output) as u8);
     }
+    let mut sinks: Vec<Arc<dyn daemon::OutcomeSink>> = Vec::new();
+    if let Some(url) = &settings.alertmanager_url {
+        let notifier = Arc::new(
+            Notifier::new(
+                url,
+                settings.alertmanager_resend,
+                metrics.alertmanager_posts.clone(),
+            )
+            .context("configuration error")?,
+        );
+        notifier.spawn_resender();
+        tracing::info!(%url, "posting alerts to Alertmanager");
+        sinks.push(notifier);
+    }
     daemon::run(DaemonParts {
         settings,
         config_path: args.config.clone(),
         flag_targets: args.targets.clone(),
         engine,
         metrics,
-        sinks: Vec::new(),
+        sinks,
         sources: Vec::new(),
     })
     .await?;
