@@ -71,10 +71,10 @@ async fn start_alertmanager() -> Alertmanager {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(r) = reqwest::get(format!("{}/-/ready", am.url)).await {
-            if r.status().is_success() {
-                return am;
-            }
+        if let Ok(r) = reqwest::get(format!("{}/-/ready", am.url)).await
+            && r.status().is_success()
+        {
+            return am;
         }
         assert!(
             Instant::now() < deadline,
