@@ -128,7 +128,8 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
     if let Some(t) = settings.timeout {
         opts.timeout = t;
     }
-    opts.attempts = 1;
+    // Two tries, so one lost UDP packet is not reported as a DNS failure.
+    opts.attempts = 2;
     if !settings.cache {
         opts.cache_size = 0;
     }
@@ -142,6 +143,16 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
 /// Resolves `name` to its addresses, recording the CNAME chain.
 pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
     let started = Instant::now();
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        // An address literal needs no DNS.
+        return DnsObservation {
+            name: name.to_string(),
+            cname_chain: Vec::new(),
+            addresses: vec![ip],
+            failure: None,
+            duration: started.elapsed(),
+        };
+    }
     // A trailing dot makes the name absolute: no search list, no ndots surprises.
     let fqdn = format!("{}.", name.trim_end_matches('.'));
     let result = resolver.lookup_ip(fqdn.as_str()).await;
