@@ -2,9 +2,7 @@
 //! started on loopback: alerts appear with the right labels, are re-posted while firing, move to
 //! a new alert when the reason changes, and resolve on recovery and when a target is forgotten.
 
-use std::net::{IpAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,74 +13,9 @@ use edgewatch::outcome::Outcome;
 use edgewatch::target::{Target, TargetSource};
 use serde_json::Value;
 
-const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
-
-/// A real Alertmanager on 127.0.0.1, killed on drop.
-struct Alertmanager {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_alertmanager() -> Alertmanager {
-    assert!(
-        Path::new(ALERTMANAGER).exists(),
-        "{ALERTMANAGER} is missing: install Debian's prometheus-alertmanager (.ci/install-test-deps.sh)"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("alertmanager.yml");
-    std::fs::write(
-        &config,
-        "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let child = Command::new(ALERTMANAGER)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus-alertmanager");
-    let am = Alertmanager {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{}/-/ready", am.url)).await
-            && r.status().is_success()
-        {
-            return am;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Alertmanager did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+#[path = "support/monitoring_tools.rs"]
+mod monitoring_tools;
+use monitoring_tools::{Server as Alertmanager, free_port, start_alertmanager};
 
 /// Alerts Alertmanager currently holds (active; resolved ones are not listed).
 async fn alerts(am: &Alertmanager) -> Vec<Value> {
