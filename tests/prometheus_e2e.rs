@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,11 +37,11 @@ const NO_DATA_ALLOWED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Alerts the broken target must raise (pending or firing), by (alertname, check label).
-const BROKEN_ALERTS: &[(&str, &str)] = &[
-    ("EdgewatchEndpointFailing", "chain_trusted"),
-    ("EdgewatchBackendUnreachable", "backend"),
-    ("EdgewatchCertificateExpiryCritical", ""),
+/// Alerts the broken target must raise (pending or firing): (alertname, check, reason labels).
+const BROKEN_ALERTS: &[(&str, &str, &str)] = &[
+    ("EdgewatchEndpointFailing", "chain_trusted", "self_signed"),
+    ("EdgewatchBackendUnreachable", "backend", "bad_status"),
+    ("EdgewatchCertificateExpiryCritical", "", ""),
 ];
 
 fn root() -> PathBuf {
@@ -232,6 +232,11 @@ async fn dashboards_and_alerts_work_on_real_prometheus_against_the_running_daemo
     // broken one self-signed (untrusted) with 10 days left.
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // A subject of its own: rcgen's default one is shared by every certificate it makes, and
+    // would make the broken self-signed leaf look issued by this CA (a bad signature).
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "edgewatch e2e test CA");
     let ca_key = KeyPair::generate().unwrap();
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
@@ -326,12 +331,12 @@ async fn dashboards_and_alerts_work_on_real_prometheus_against_the_running_daemo
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let active: BTreeSet<(String, String, String)> = alerts
+        let active: BTreeSet<(String, String, String, String)> = alerts
             .iter()
             .filter(|a| matches!(a["state"].as_str(), Some("pending" | "firing")))
             .map(|a| {
                 let l = |k: &str| a["labels"][k].as_str().unwrap_or_default().to_string();
-                (l("alertname"), l("target"), l("check"))
+                (l("alertname"), l("target"), l("check"), l("reason"))
             })
             .collect();
         if let Some(h) = active.iter().find(|a| a.1 == "healthy") {
@@ -342,8 +347,9 @@ async fn dashboards_and_alerts_work_on_real_prometheus_against_the_running_daemo
                 ew_log()
             ));
         }
-        for (name, check) in BROKEN_ALERTS {
-            let key = (name.to_string(), "broken".to_string(), check.to_string());
+        for (name, check, reason) in BROKEN_ALERTS {
+            let (name, target) = (name.to_string(), "broken".to_string());
+            let key = (name, target, check.to_string(), reason.to_string());
             if !active.contains(&key) {
                 return Err(format!("missing {key:?}; active: {active:?}"));
             }
