@@ -63,6 +63,16 @@ fn load_settings(args: &ProbeArgs) -> Result<Settings, config::ConfigError> {
 async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
     let metrics = Arc::new(Metrics::new());
     let engine = Arc::new(Engine::new(&settings).context("configuration error")?);
+    let notifier = match &settings.alertmanager_url {
+        Some(url) => {
+            let posts = metrics.alertmanager_posts.clone();
+            let n = Notifier::new(url, settings.alertmanager_resend, posts)
+                .context("configuration error")?;
+            tracing::info!(%url, "posting alerts to Alertmanager");
+            Some(Arc::new(n))
+        }
+        None => None,
+    };
     if args.once {
         if settings.targets.is_empty() {
             anyhow::bail!(
@@ -71,21 +81,15 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         }
         let outcomes =
             once::probe_all(&engine, settings.targets.clone(), settings.concurrency).await;
+        if let Some(notifier) = &notifier {
+            notifier.notify_once(&outcomes).await;
+        }
         return Ok(once::print_report(&outcomes, args.output) as u8);
     }
     let mut sinks: Vec<Arc<dyn daemon::OutcomeSink>> = Vec::new();
-    if let Some(url) = &settings.alertmanager_url {
-        let notifier = Arc::new(
-            Notifier::new(
-                url,
-                settings.alertmanager_resend,
-                metrics.alertmanager_posts.clone(),
-            )
-            .context("configuration error")?,
-        );
+    if let Some(notifier) = &notifier {
         notifier.spawn_resender();
-        tracing::info!(%url, "posting alerts to Alertmanager");
-        sinks.push(notifier);
+        sinks.push(notifier.clone());
     }
     daemon::run(DaemonParts {
         settings,

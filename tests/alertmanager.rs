@@ -268,3 +268,42 @@ fn bad_alertmanager_urls_are_refused() {
         assert_eq!(err.as_str(), "invalid_url");
     }
 }
+
+#[tokio::test]
+async fn once_mode_posts_its_failing_checks_to_alertmanager() {
+    let am = start_alertmanager().await;
+    let dir = tempfile::tempdir().unwrap();
+    let closed = free_port(); // nothing listens: the handshake is refused
+    let config = dir.path().join("edgewatch.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "alertmanager:\n  url: {}\n  resend_interval: 1m\ntargets:\n  - host: 127.0.0.1\n    port: {closed}\n",
+            am.url
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
+        .arg("--once")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failing check exits 1; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = format!("127.0.0.1:{closed}");
+    let list = wait_for(&am, "the --once alert", |l| !l.is_empty()).await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let a = find(&list, &target, "tls_handshake").expect("tls_handshake alert");
+    assert_eq!(label(a, "reason"), Some("connection_refused"));
+    assert_eq!(label(a, "address"), Some(ADDR));
+    // Nothing re-posts a --once alert: it is set to expire four resend intervals later.
+    let ends = a["endsAt"].as_str().unwrap();
+    let starts = a["startsAt"].as_str().unwrap();
+    assert!(ends > starts, "startsAt {starts}, endsAt {ends}");
+}

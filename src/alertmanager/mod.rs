@@ -151,6 +151,23 @@ impl Notifier {
         self.post(&batch).await;
     }
 
+    /// `--once`: posts every failing check of `outcomes` as a firing alert, in one batch. Nothing
+    /// is remembered; the alerts expire four resend intervals later unless the next run
+    /// re-posts them, which is how a pipeline's alerts resolve without a daemon.
+    pub async fn notify_once(&self, outcomes: &[Outcome]) {
+        let now = SystemTime::now();
+        let batch: Vec<_> = outcomes
+            .iter()
+            .flat_map(|o| {
+                o.results
+                    .iter()
+                    .filter(|r| r.status == Status::Fail)
+                    .map(move |r| alert::firing(&o.target, r, now, now + self.resend * 4))
+            })
+            .collect();
+        self.post(&batch).await;
+    }
+
     /// Re-posts every firing alert now (the resender calls this every resend interval).
     pub async fn resend(&self) {
         let now = SystemTime::now();
