@@ -64,7 +64,10 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
     let metrics = Arc::new(Metrics::new());
     let engine = Engine::new(&settings)
         .context("configuration error")?
-        .with_enricher(Arc::new(AcmEnricher::from_settings(&settings.acm, metrics.clone())));
+        .with_enricher(Arc::new(AcmEnricher::from_settings(
+            &settings.acm,
+            metrics.clone(),
+        )));
     let engine = Arc::new(engine);
     if args.once {
         if settings.targets.is_empty() {
