@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acm;
 pub mod alertmanager;
 pub mod certinfo;
 pub mod checks;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use edgewatch::acm::AcmEnricher;
 use edgewatch::alertmanager::Notifier;
 use edgewatch::cli::{Cli, Command, LogFormat, ProbeArgs};
 use edgewatch::config::{self, Settings};
@@ -62,7 +63,13 @@ fn load_settings(args: &ProbeArgs) -> Result<Settings, config::ConfigError> {
 
 async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
     let metrics = Arc::new(Metrics::new());
-    let engine = Arc::new(Engine::new(&settings).context("configuration error")?);
+    let engine = Engine::new(&settings)
+        .context("configuration error")?
+        .with_enricher(Arc::new(AcmEnricher::from_settings(
+            &settings.acm,
+            metrics.clone(),
+        )));
+    let engine = Arc::new(engine);
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
             let posts = metrics.alertmanager_posts.clone();

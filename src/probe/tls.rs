@@ -31,7 +31,7 @@ pub struct TlsObservation {
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
-    #[serde(serialize_with = "crate::report::serialize_ms")]
+    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
     pub duration: Duration,
 }
 
