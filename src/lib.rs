@@ -3,12 +3,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acm;
+pub mod alertmanager;
 pub mod certinfo;
 pub mod checks;
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod discovery;
+pub mod engine;
 pub mod metrics;
+pub mod once;
 pub mod outcome;
 pub mod probe;
 pub mod report;
+pub mod server;
 pub mod target;

@@ -75,17 +75,35 @@ fn facts_json(obs: &Observation) -> Value {
         "dns": obs.dns,
         "lb_dns": obs.lb_dns,
         "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
-        "acm": obs.acm.iter().map(|a| match &a.result {
-            Ok(c) => json!({"arn": a.arn, "status": c.status, "type": c.cert_type,
-                "renewal_status": c.renewal_status, "not_after": c.not_after,
-                "sha256": c.sha256.map(hex::encode), "in_use_by": c.in_use_by}),
-            Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
-        }).collect::<Vec<_>>(),
+        "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
         "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e}),
         }),
     })
+}
+
+fn acm_json(a: &crate::probe::AcmObservation) -> Value {
+    match &a.result {
+        Ok(c) => json!({
+            "arn": a.arn,
+            "status": c.status,
+            "type": c.cert_type,
+            "subject": c.subject,
+            "serial": c.serial,
+            "not_after": c.not_after,
+            "sha256": c.sha256.map(hex::encode),
+            "renewal_status": c.renewal_status,
+            "renewal_reason": c.renewal_reason,
+            "pending_validations": c.pending_validations.iter().map(|v| json!({
+                "domain": v.domain,
+                "status": v.status,
+                "record": v.record.as_ref().map(|(name, kind, value)| json!({"name": name, "type": kind, "value": value})),
+            })).collect::<Vec<_>>(),
+            "in_use_by": c.in_use_by,
+        }),
+        Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
+    }
 }
 
 fn endpoint_json(e: &EndpointObservation) -> Value {
@@ -184,7 +202,7 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
         for r in o
             .results
             .iter()
-            .filter(|r| r.status == Status::Skip && r.reason_code != "no_expectation")
+            .filter(|r| r.status == Status::Skip && !is_consequence(r))
         {
             let _ = writeln!(out, "     {} {}", style.paint("33", "-"), check_line(r));
         }
@@ -192,6 +210,14 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
     let failing = outcomes.iter().filter(|o| !o.ok()).count();
     let _ = writeln!(out, "{} target(s), {failing} failing", outcomes.len());
     out
+}
+
+/// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.
+fn is_consequence(r: &CheckResult) -> bool {
+    matches!(
+        r.reason_code,
+        "no_expectation" | "no_certificate" | "no_connection" | "dns_failed" | "not_configured"
+    )
 }
 
 fn check_line(r: &CheckResult) -> String {

@@ -247,3 +247,142 @@ pub fn judge_consistency(obs: &Observation) -> CheckResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls::pki_types::UnixTime;
+
+    use super::*;
+    use crate::checks::Status;
+    use crate::checks::chain::ChainVerifier;
+    use crate::checks::tls::TlsVersion;
+    use crate::probe::{AcmCertificate, AcmLookupFailure};
+    use crate::target::TargetSource;
+
+    const DAY: i64 = 86_400;
+    const NOW: i64 = 1_800_000_000;
+
+    fn ctx() -> JudgeContext {
+        let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+        JudgeContext {
+            now: UnixTime::since_unix_epoch(Duration::from_secs(NOW as u64)),
+            verifier: Arc::new(ChainVerifier::new(&[], algs)),
+            min_days_left: 14,
+            min_tls_version: TlsVersion::Tls12,
+        }
+    }
+
+    fn leaf(not_after: i64) -> CertFacts {
+        CertFacts {
+            subject: "CN=tls-demo.example.com".into(),
+            issuer: "CN=Test CA".into(),
+            serial: "1a2b".into(),
+            sha256: "aa".repeat(32),
+            spki_sha256: "bb".repeat(32),
+            not_before: NOW - 100 * DAY,
+            not_after,
+            dns_names: vec!["tls-demo.example.com".into()],
+            is_ca: false,
+        }
+    }
+
+    #[test]
+    fn expiry_passes_at_the_threshold_and_fails_a_second_below_it() {
+        assert_eq!(
+            judge_expiry(&leaf(NOW + 14 * DAY), &ctx()).status,
+            Status::Pass
+        );
+        let r = judge_expiry(&leaf(NOW + 14 * DAY - 1), &ctx());
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "expiring"));
+        assert!(r.reason.starts_with("13 days left"), "{}", r.reason);
+    }
+
+    #[test]
+    fn expiry_fails_as_expired_once_not_after_has_passed() {
+        let r = judge_expiry(&leaf(NOW - 2 * DAY), &ctx());
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "expired"));
+        assert!(r.reason.starts_with("expired 2 days ago"), "{}", r.reason);
+    }
+
+    fn target(expected: Vec<ExpectedCert>) -> Target {
+        let mut t = Target::new("tls-demo.example.com", 443, TargetSource::Flag);
+        t.expected_certs = expected;
+        t
+    }
+
+    const ARN: &str = "arn:aws:acm:us-east-2:1:certificate/abc";
+
+    fn acm(sha: [u8; 32]) -> AcmObservation {
+        AcmObservation {
+            arn: ARN.into(),
+            result: Ok(AcmCertificate {
+                sha256: Some(sha),
+                subject: Some("CN=other".into()),
+                serial: Some("99".into()),
+                not_after: Some(NOW),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn expected_matches_any_listed_form() {
+        let t = target(vec![
+            ExpectedCert::Serial("ffff".into()),
+            ExpectedCert::SpkiSha256([0xbb; 32]),
+        ]);
+        assert_eq!(judge_expected(&t, &leaf(NOW), &[]).status, Status::Pass);
+    }
+
+    #[test]
+    fn expected_acm_certificate_passes_by_sha256_and_fails_naming_both_sides() {
+        let t = target(vec![ExpectedCert::AcmArn(ARN.into())]);
+        assert_eq!(
+            judge_expected(&t, &leaf(NOW), &[acm([0xaa; 32])]).status,
+            Status::Pass
+        );
+        let r = judge_expected(&t, &leaf(NOW), &[acm([0xcc; 32])]);
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
+        assert!(
+            r.reason.contains("CN=tls-demo.example.com") && r.reason.contains(&"cc".repeat(32)),
+            "{}",
+            r.reason
+        );
+        assert!(r.reason.contains(ARN), "{}", r.reason);
+    }
+
+    #[test]
+    fn unavailable_acm_skips_unless_required() {
+        let t = target(vec![ExpectedCert::AcmArn(ARN.into())]);
+        let down = |required| AcmObservation {
+            arn: ARN.into(),
+            result: Err(AcmLookupFailure {
+                kind: "unreachable",
+                message: "connection refused".into(),
+                required,
+            }),
+        };
+        let r = judge_expected(&t, &leaf(NOW), &[down(false)]);
+        assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
+        assert!(r.reason.contains("unreachable"), "{}", r.reason);
+        assert_eq!(
+            judge_expected(&t, &leaf(NOW), &[down(true)]).status,
+            Status::Fail
+        );
+        let r = judge_expected(&t, &leaf(NOW), &[]);
+        assert!(
+            r.reason.contains("ACM lookup is not enabled"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn no_expectation_is_a_skip() {
+        let r = judge_expected(&target(vec![]), &leaf(NOW), &[]);
+        assert_eq!((r.status, r.reason_code), (Status::Skip, "no_expectation"));
+    }
+}

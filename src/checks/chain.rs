@@ -45,19 +45,14 @@ pub enum CaBundleError {
 }
 
 impl ChainVerifier {
-    /// Mozilla's roots plus the certificates in `extra_ca_file`, if any.
-    pub fn new(
-        extra_ca_file: Option<&Path>,
-        algorithms: WebPkiSupportedAlgorithms,
-    ) -> Result<Self, CaBundleError> {
+    /// Mozilla's roots plus `extra` anchors (from [`read_anchors`]).
+    pub fn new(extra: &[TrustAnchor<'static>], algorithms: WebPkiSupportedAlgorithms) -> Self {
         let mut anchors: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-        if let Some(path) = extra_ca_file {
-            anchors.extend(read_anchors(path)?);
-        }
-        Ok(ChainVerifier {
+        anchors.extend(extra.iter().cloned());
+        ChainVerifier {
             anchors,
             algorithms,
-        })
+        }
     }
 
     /// Whether a certificate with this subject DER is one of the trust anchors.
@@ -210,7 +205,8 @@ fn expired_member(chain: &[CertificateDer<'static>], now: UnixTime, expired: boo
     }
 }
 
-fn read_anchors(path: &Path) -> Result<Vec<TrustAnchor<'static>>, CaBundleError> {
+/// Reads a PEM bundle of extra trust anchors.
+pub fn read_anchors(path: &Path) -> Result<Vec<TrustAnchor<'static>>, CaBundleError> {
     let display = path.display().to_string();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())

@@ -109,3 +109,109 @@ fn list(addrs: &[IpAddr]) -> String {
     let parts: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
     format!("[{}]", parts.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::probe::DnsFailure;
+    use crate::target::TargetSource;
+
+    const LB: &str = "k8s-dev-myapp-0123.elb.us-east-2.amazonaws.com";
+
+    fn answer(name: &str, cnames: &[&str], addrs: &[&str]) -> DnsObservation {
+        DnsObservation {
+            name: name.into(),
+            cname_chain: cnames.iter().map(|c| c.to_string()).collect(),
+            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            failure: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn observation(dns: DnsObservation, lb_dns: Vec<DnsObservation>) -> Observation {
+        Observation {
+            started_at: SystemTime::UNIX_EPOCH,
+            dns,
+            lb_dns,
+            endpoints: Vec::new(),
+            deadline_exceeded: false,
+            duration: Duration::ZERO,
+            acm: Vec::new(),
+            egress_ip: None,
+        }
+    }
+
+    fn target_with_lb() -> Target {
+        let mut t = Target::new("tls-demo.example.com", 443, TargetSource::Flag);
+        t.lb_hostnames = vec![LB.into()];
+        t
+    }
+
+    #[test]
+    fn alias_passes_through_a_cname_chain_even_with_dualstack_prefix() {
+        let dns = answer(
+            "tls-demo.example.com",
+            &[&format!("dualstack.{LB}")],
+            &["127.0.0.1"],
+        );
+        let r = judge_alias(&target_with_lb(), &observation(dns, vec![]));
+        assert_eq!(r.status, crate::checks::Status::Pass, "{}", r.reason);
+    }
+
+    #[test]
+    fn alias_passes_for_route53_alias_a_records_with_the_same_address_set_in_any_order() {
+        let dns = answer("tls-demo.example.com", &[], &["127.0.0.2", "127.0.0.1"]);
+        let lb = answer(LB, &[], &["127.0.0.1", "127.0.0.2"]);
+        let r = judge_alias(&target_with_lb(), &observation(dns, vec![lb]));
+        assert_eq!(r.status, crate::checks::Status::Pass, "{}", r.reason);
+    }
+
+    #[test]
+    fn alias_fails_naming_both_sides_when_the_name_leads_elsewhere() {
+        let dns = answer(
+            "tls-demo.example.com",
+            &["k8s-old.elb.amazonaws.com"],
+            &["127.0.0.9"],
+        );
+        let lb = answer(LB, &[], &["127.0.0.1"]);
+        let r = judge_alias(&target_with_lb(), &observation(dns, vec![lb]));
+        assert_eq!(r.reason_code, "wrong_target");
+        assert!(
+            r.reason.contains("127.0.0.9") && r.reason.contains("127.0.0.1"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason.contains("k8s-old.elb.amazonaws.com") && r.reason.contains(LB),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn alias_is_skipped_without_an_expected_load_balancer() {
+        let t = Target::new("a.example.com", 443, TargetSource::Flag);
+        let r = judge_alias(
+            &t,
+            &observation(answer("a.example.com", &[], &["127.0.0.1"]), vec![]),
+        );
+        assert_eq!(
+            (r.status, r.reason_code),
+            (crate::checks::Status::Skip, "no_expectation")
+        );
+    }
+
+    #[test]
+    fn resolution_failures_keep_their_kind() {
+        let mut dns = answer("gone.example.com", &[], &[]);
+        dns.failure = Some(DnsFailure::Nxdomain);
+        let r = judge_resolution(&dns);
+        assert_eq!(
+            (r.status, r.reason_code),
+            (crate::checks::Status::Fail, "nxdomain")
+        );
+        assert!(r.reason.contains("gone.example.com"));
+    }
+}

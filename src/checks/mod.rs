@@ -1,6 +1,7 @@
 //! Judging: pure functions that turn an [`Observation`] plus a [`Target`]'s expectations into
 //! named [`CheckResult`]s. No I/O, no clock reads: the time comes in through [`JudgeContext`].
 
+pub mod acm;
 pub mod backend;
 pub mod cert;
 pub mod chain;
@@ -230,8 +231,8 @@ fn config_check(target: &Target) -> CheckResult {
 }
 
 /// Checks that later features add (ACM status, client IP, backend identity).
-fn extra_judges(_target: &Target, _obs: &Observation, _ctx: &JudgeContext) -> Vec<CheckResult> {
-    Vec::new()
+fn extra_judges(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
+    vec![acm::judge(target, obs, ctx)]
 }
 
 /// True when no result failed (skips are fine).

@@ -47,7 +47,15 @@ pub fn parse(text: &str, origin: &str) -> Result<ConfigFile, ConfigError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        ConfigError::new(origin, field, err.into_inner().to_string())
+        let message = err.into_inner().to_string();
+        // serde_norway prefixes its own (shorter) path: keep only the message after it.
+        let message = match message.split_once(": ") {
+            Some((prefix, rest)) if !field.is_empty() && field.starts_with(prefix) => {
+                rest.to_string()
+            }
+            _ => message,
+        };
+        ConfigError::new(origin, field, message)
     })
 }
 

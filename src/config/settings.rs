@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::ConfigError;
+use rustls::pki_types::TrustAnchor;
+
 use super::file::ConfigFile;
+use crate::checks::chain::read_anchors;
 use crate::checks::tls::TlsVersion;
 use crate::discovery::static_targets;
 use crate::probe::ProbeSettings;
@@ -30,8 +33,10 @@ pub struct Settings {
     pub probe: ProbeSettings,
     /// Lowest acceptable TLS version.
     pub min_tls_version: TlsVersion,
-    /// Extra trusted CAs.
+    /// Extra trusted CAs (`tls.ca_file`).
     pub ca_file: Option<PathBuf>,
+    /// The trust anchors read from `ca_file`.
+    pub extra_anchors: Vec<TrustAnchor<'static>>,
     /// `cert_expiry` threshold in days.
     pub min_days_left: u32,
     /// Default backend request.
@@ -136,15 +141,19 @@ pub fn validate(
             )
         })?,
     };
-    if let Some(ca) = &file.tls.ca_file
-        && !ca.is_file()
-    {
-        return Err(ConfigError::new(
-            origin,
-            "tls.ca_file",
-            format!("{} is not a readable file", ca.display()),
-        ));
-    }
+    let extra_anchors = match &file.tls.ca_file {
+        Some(ca) if !ca.is_file() => {
+            return Err(ConfigError::new(
+                origin,
+                "tls.ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
+        }
+        Some(ca) => {
+            read_anchors(ca).map_err(|e| ConfigError::new(origin, "tls.ca_file", e.to_string()))?
+        }
+        None => Vec::new(),
+    };
     let backend = BackendSpec {
         path: match &file.backend.path {
             Some(p) => static_targets::check_path(p)
@@ -205,6 +214,7 @@ pub fn validate(
         probe,
         min_tls_version,
         ca_file: file.tls.ca_file.clone(),
+        extra_anchors,
         min_days_left: file.cert.min_days_left.unwrap_or(14),
         backend,
         acm: AcmSettings {

@@ -25,7 +25,7 @@ pub struct DnsObservation {
     /// Why resolution failed, when it did.
     pub failure: Option<DnsFailure>,
     /// Time taken.
-    #[serde(serialize_with = "crate::report::serialize_ms")]
+    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
     pub duration: Duration,
 }
 
@@ -128,7 +128,8 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
     if let Some(t) = settings.timeout {
         opts.timeout = t;
     }
-    opts.attempts = 1;
+    // Two tries, so one lost UDP packet is not reported as a DNS failure.
+    opts.attempts = 2;
     if !settings.cache {
         opts.cache_size = 0;
     }
@@ -142,9 +143,8 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
 /// Resolves `name` to its addresses, recording the CNAME chain.
 pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
     let started = Instant::now();
-    // An address literal is its own answer, as for any client: asking DNS for `10.0.0.5.`
-    // would only fail (or worse, be answered by a wildcard).
-    if let Ok(ip) = name.trim_end_matches('.').parse::<IpAddr>() {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        // An address literal needs no DNS.
         return DnsObservation {
             name: name.to_string(),
             cname_chain: Vec::new(),

@@ -93,9 +93,10 @@ pub struct AcmCertificate {
     pub sha256: Option<[u8; 32]>,
     /// Subject of the certificate, for messages.
     pub subject: Option<String>,
-    /// Serial as ACM reports it (format differs between real ACM and moto; display only).
+    /// Serial for messages: lowercase hex read from the certificate body (the form the served
+    /// leaf is shown in), else as `DescribeCertificate` reports it (whose format varies).
     pub serial: Option<String>,
-    /// `NotAfter`, Unix seconds.
+    /// `NotAfter`, Unix seconds (from the certificate body, else `DescribeCertificate`).
     pub not_after: Option<i64>,
     /// `Status`: `ISSUED`, `PENDING_VALIDATION`, `EXPIRED`, ...
     pub status: Option<String>,
@@ -107,13 +108,27 @@ pub struct AcmCertificate {
     pub renewal_reason: Option<String>,
     /// `InUseBy`: ARNs of the load balancers / listeners using it.
     pub in_use_by: Vec<String>,
+    /// Domain validations still open: the renewal's when ACM reports a renewal, else the
+    /// certificate's own (only those not yet `SUCCESS`). Tells an SRE which record to restore.
+    pub pending_validations: Vec<AcmDomainValidation>,
+}
+
+/// One domain ACM is still validating, and the DNS record it expects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcmDomainValidation {
+    /// The domain being validated.
+    pub domain: String,
+    /// `ValidationStatus`: `PENDING_VALIDATION`, `FAILED`, ...
+    pub status: Option<String>,
+    /// The DNS record ACM expects (`name`, `type`, `value`), for DNS validation.
+    pub record: Option<(String, String, String)>,
 }
 
 /// Why ACM could not be asked. `required` decides whether the judge fails or skips.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcmLookupFailure {
     /// Stable short name: `no_credentials`, `access_denied`, `throttled`, `not_found`,
-    /// `unreachable`, `invalid_arn`, `error`, `disabled`.
+    /// `unreachable`, `invalid_arn`, `error`.
     pub kind: &'static str,
     /// Human-readable detail.
     pub message: String,

@@ -31,7 +31,7 @@ pub struct TlsObservation {
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
-    #[serde(serialize_with = "crate::report::serialize_ms")]
+    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
     pub duration: Duration,
 }
 
@@ -161,7 +161,12 @@ pub async fn handshake(
         }
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
-            obs.version = conn.protocol_version().map(version_name);
+            // rustls spells versions `TLSv1_3`; reports use the usual `TLSv1.3`.
+            obs.version = conn.protocol_version().map(|v| {
+                v.as_str()
+                    .map(|s| s.replace('_', "."))
+                    .unwrap_or_else(|| format!("{v:?}"))
+            });
             obs.cipher = conn.negotiated_cipher_suite().map(|s| {
                 s.suite()
                     .as_str()
@@ -174,19 +179,6 @@ pub async fn handshake(
                 .unwrap_or_default();
             (obs, Some(stream))
         }
-    }
-}
-
-/// `TLSv1.2` / `TLSv1.3`: the spelling `TlsVersion::parse`, the report and the metrics use.
-/// (rustls' own `ProtocolVersion::as_str()` gives `TLSv1_3`, which no reader expects.)
-fn version_name(v: rustls::ProtocolVersion) -> String {
-    match v {
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
-        other => other
-            .as_str()
-            .map(|s| s.replace('_', "."))
-            .unwrap_or_else(|| format!("{other:?}")),
     }
 }
 
@@ -240,23 +232,5 @@ impl ServerCertVerifier for RecordingVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checks::tls::TlsVersion;
-
-    #[test]
-    fn negotiated_versions_are_named_the_way_the_version_check_parses_them() {
-        use rustls::ProtocolVersion as V;
-        assert_eq!(version_name(V::TLSv1_3), "TLSv1.3");
-        assert_eq!(version_name(V::TLSv1_2), "TLSv1.2");
-        assert_eq!(version_name(V::TLSv1_0), "TLSv1.0");
-        assert_eq!(
-            TlsVersion::parse(&version_name(V::TLSv1_3)),
-            Some(TlsVersion::Tls13)
-        );
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use edgewatch::checks::chain::ChainVerifier;
+use edgewatch::checks::chain::{ChainVerifier, read_anchors};
 use edgewatch::checks::tls::TlsVersion;
 use edgewatch::checks::{CheckName, CheckResult, JudgeContext};
 use edgewatch::outcome::{NoEnrichment, Outcome, probe_and_judge};
@@ -44,8 +44,8 @@ pub fn prober(nameserver: SocketAddr, settings: ProbeSettings) -> Prober {
 /// minimum validity left, TLS 1.2 minimum.
 pub fn judge_context(ca_file: &Path) -> JudgeContext {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let verifier = ChainVerifier::new(Some(ca_file), provider.signature_verification_algorithms)
-        .expect("chain verifier with the test root");
+    let extra = read_anchors(ca_file).expect("the test root as a trust anchor");
+    let verifier = ChainVerifier::new(&extra, provider.signature_verification_algorithms);
     JudgeContext {
         now: UnixTime::now(),
         verifier: Arc::new(verifier),

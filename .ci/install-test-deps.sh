@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently: Debian packages (haproxy, Prometheus,
+# promtool, Alertmanager, blackbox_exporter) and Python packages (moto's ACM server, PyYAML,
+# the Kubernetes manifest validator). Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+need_apt=()
+command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus-blackbox-exporter)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_apt[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+py_missing=()
+command -v moto_server >/dev/null 2>&1 || py_missing+=("moto[server]")
+python3 -c 'import yaml' 2>/dev/null || py_missing+=(pyyaml)
+if [ ${#py_missing[@]} -gt 0 ]; then
+  echo "installing Python packages: ${py_missing[*]}"
+  python3 -m pip install -q "${py_missing[@]}"
+fi
+
+for tool in haproxy prometheus promtool prometheus-alertmanager moto_server; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "FATAL: $tool is still missing after install" >&2; exit 1; }
+done

@@ -1,0 +1,96 @@
+//! Command-line interface (clap). Parsing only; `main` dispatches.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// edgewatch: verifies the way in to your services — DNS, every load balancer address, TLS,
+/// the served certificate and the backend — continuously, from the outside.
+#[derive(Debug, Parser)]
+#[command(name = "edgewatch", version, about)]
+pub struct Cli {
+    /// Subcommand; without one, edgewatch probes (daemon, or one pass with --once).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Probe options.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config file (and --target flags) and exit: 0 valid, 2 invalid.
+    CheckConfig,
+}
+
+/// Options of the prober (daemon and --once).
+#[derive(Debug, Args, Clone)]
+pub struct ProbeArgs {
+    /// Config file (YAML); see config/edgewatch.yaml.
+    #[arg(long, short = 'c', env = "EDGEWATCH_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// A target: `host`, `host:port` or `https://host[:port][/path]`. Repeatable.
+    #[arg(long = "target", short = 't', value_name = "SPEC")]
+    pub targets: Vec<String>,
+    /// One pass: probe every target once, print a report, exit 0 (all passed) or 1.
+    #[arg(long)]
+    pub once: bool,
+    /// Report format for --once.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Validate the configuration and exit (same as the check-config subcommand).
+    #[arg(long)]
+    pub check_config: bool,
+    /// Address for /metrics, /healthz, /readyz (overrides `listen:`; default 0.0.0.0:9815).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "EDGEWATCH_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Kubernetes options.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// Kubernetes discovery options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KubeArgs {
+    /// Discover targets from Kubernetes Services (also `kubernetes.enabled: true`).
+    #[arg(long)]
+    pub kubernetes: bool,
+    /// Kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Only Services in this namespace. Repeatable.
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
+    /// Only Services matching this label selector.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// Only this Service, as NAMESPACE/NAME (with --once: a post-deploy check).
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub service: Option<String>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text, coloured on a terminal.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}

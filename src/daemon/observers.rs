@@ -1,0 +1,91 @@
+//! Where outcomes go in the daemon: metrics, state-change logs, and optional sinks (Alertmanager,
+//! Kubernetes Events). Each sink reads outcomes only.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::checks::{CheckName, Status};
+use crate::metrics::Metrics;
+use crate::outcome::Outcome;
+
+/// Something that consumes outcomes besides metrics and logs.
+#[async_trait::async_trait]
+pub trait OutcomeSink: Send + Sync {
+    /// Sees every outcome.
+    async fn observe(&self, outcome: &Outcome);
+    /// The target named `name` is gone.
+    async fn forget(&self, name: &str);
+}
+
+type CheckKey = (CheckName, Option<IpAddr>);
+
+/// The daemon's fan-out of outcomes.
+pub struct Observers {
+    metrics: Arc<Metrics>,
+    sinks: Vec<Arc<dyn OutcomeSink>>,
+    last: Mutex<HashMap<String, HashMap<CheckKey, Status>>>,
+}
+
+impl Observers {
+    /// Metrics and state-change logs, plus `sinks`.
+    pub fn new(metrics: Arc<Metrics>, sinks: Vec<Arc<dyn OutcomeSink>>) -> Self {
+        Observers {
+            metrics,
+            sinks,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records one outcome everywhere.
+    pub async fn observe(&self, outcome: &Outcome) {
+        self.metrics.record(outcome);
+        self.log_changes(outcome);
+        for sink in &self.sinks {
+            sink.observe(outcome).await;
+        }
+    }
+
+    /// Drops everything known about the target named `name`.
+    pub async fn forget(&self, name: &str) {
+        self.metrics.forget(name);
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        for sink in &self.sinks {
+            sink.forget(name).await;
+        }
+    }
+
+    /// One log event per state change (pass→fail, fail→pass), not per probe.
+    fn log_changes(&self, outcome: &Outcome) {
+        let name = &outcome.target.name;
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let first = !last.contains_key(name);
+        let before = last.entry(name.clone()).or_default();
+        let mut now = HashMap::with_capacity(outcome.results.len());
+        for r in &outcome.results {
+            let key = (r.check, r.address);
+            now.insert(key, r.status);
+            let previous = before.get(&key).copied();
+            let address = r.address.map(|a| a.to_string()).unwrap_or_default();
+            match (previous, r.status) {
+                (Some(p), s) if p == s => {}
+                (None, Status::Fail) | (Some(_), Status::Fail) => tracing::warn!(
+                    target = %name, check = %r.check, %address, reason_code = r.reason_code,
+                    reason = %r.reason, from = previous.map(Status::as_str).unwrap_or("new"),
+                    "check failing"
+                ),
+                (Some(Status::Fail), s) => tracing::info!(
+                    target = %name, check = %r.check, %address, to = s.as_str(), "check recovered"
+                ),
+                _ => {}
+            }
+        }
+        if first {
+            tracing::info!(target = %name, ok = outcome.ok(), "first probe of target");
+        }
+        *before = now;
+    }
+}

@@ -1,0 +1,54 @@
+//! ACM against moto's server on loopback: lookups (fingerprint, status, region from the ARN,
+//! caching, single-flight, ACM down or hung, missing credentials) and the `cert_expected` /
+//! `acm_status` verdicts through the real probe pipeline against a rustls server.
+//!
+//! Needs `moto_server` on PATH (`pip install 'moto[server]'`); fails loudly without it.
+
+mod env;
+mod lookup;
+mod moto;
+mod pipeline;
+mod pki;
+mod standin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use edgewatch::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions};
+use edgewatch::metrics::Metrics;
+
+/// moto's fixed account.
+pub const ACCOUNT: &str = "123456789012";
+
+/// Lookup options for tests: the given client, 10 min cache, 30 s for failures, 5 s budget.
+pub fn options(client: AcmClientOptions, required: bool) -> AcmLookupOptions {
+    AcmLookupOptions {
+        required,
+        cache_ttl: Duration::from_secs(600),
+        failure_ttl: Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+        client,
+    }
+}
+
+/// A lookup service with its own metrics.
+pub fn lookup(options: AcmLookupOptions) -> (Arc<AcmLookup>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
+    (Arc::new(AcmLookup::new(options, metrics.clone())), metrics)
+}
+
+/// `edgewatch_acm_requests_total{operation, result}`.
+pub fn calls(metrics: &Metrics, operation: &str, result: &str) -> u64 {
+    metrics
+        .acm_requests
+        .with_label_values(&[operation, result])
+        .get()
+}
+
+/// An ARN in moto's account that names no certificate.
+pub fn unknown_arn(region: &str) -> String {
+    format!(
+        "arn:aws:acm:{region}:{ACCOUNT}:certificate/{}",
+        uuid::Uuid::new_v4()
+    )
+}

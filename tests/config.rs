@@ -1,0 +1,217 @@
+//! Config validation: one invalid file per rejected case, each with the exact message that names
+//! the file, the field and what is wrong; and the binary's exit code 2 for a bad config.
+
+use std::path::Path;
+use std::process::Command;
+
+use edgewatch::config;
+
+const DIR: &str = "tests/fixtures/config";
+
+/// (fixture, field, message) for every rejected case.
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "invalid-unknown-field.yaml",
+        "targets[0].portt",
+        "unknown field `portt`, expected one of `name`, `host`, `port`, `lb_hostname`, `path`, `expect_status`, `interval`, `expected_cert`, `client_ip` at line 3 column 5",
+    ),
+    (
+        "invalid-duration.yaml",
+        "interval",
+        "invalid value: string \"soon\", expected a duration at line 1 column 11",
+    ),
+    (
+        "invalid-zero-interval.yaml",
+        "interval",
+        "must be greater than zero",
+    ),
+    (
+        "invalid-tls-version.yaml",
+        "tls.min_version",
+        "`1.1` is not a TLS version edgewatch can require (\"1.2\" or \"1.3\")",
+    ),
+    (
+        "invalid-ca-file-missing.yaml",
+        "tls.ca_file",
+        "/nonexistent/ca.pem is not a readable file",
+    ),
+    (
+        "invalid-ca-file-garbage.yaml",
+        "tls.ca_file",
+        "cannot read CA bundle tests/fixtures/config/not-a-cert.pem: base64 decode error: InvalidCharacter(33)",
+    ),
+    (
+        "invalid-hostname.yaml",
+        "targets[0].host",
+        "`bad host` is not a valid DNS name",
+    ),
+    (
+        "invalid-sha256.yaml",
+        "targets[0].expected_cert.sha256",
+        "`abcd` is not 32 bytes (64 hex digits)",
+    ),
+    (
+        "invalid-acm-arn.yaml",
+        "targets[0].expected_cert.acm_arn",
+        "`arn:aws:iam::1:role/x` is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+    ),
+    (
+        "invalid-expect-status.yaml",
+        "targets[0].expect_status",
+        "`abc` is not an HTTP status code (100-599)",
+    ),
+    (
+        "invalid-duplicate-target.yaml",
+        "targets",
+        "target name `a.example.com:443` is used twice; give one a distinct `name`",
+    ),
+    (
+        "invalid-path.yaml",
+        "targets[0].path",
+        "`healthz` is not a request path (must start with `/`, no spaces)",
+    ),
+    (
+        "invalid-alertmanager-url.yaml",
+        "alertmanager.url",
+        "`alertmanager:9093` is not an http:// or https:// URL",
+    ),
+    (
+        "invalid-nameserver.yaml",
+        "resolver.nameservers[0]",
+        "invalid socket address syntax at line 2 column 17",
+    ),
+    (
+        "invalid-yaml-syntax.yaml",
+        "targets",
+        "did not find expected node content at line 2 column 1, while parsing a flow node",
+    ),
+    (
+        "invalid-concurrency.yaml",
+        "concurrency",
+        "must be at least 1",
+    ),
+    (
+        "invalid-empty-expected-cert.yaml",
+        "targets[0].expected_cert",
+        "names no certificate (sha256, spki_sha256, serial or acm_arn)",
+    ),
+    (
+        "invalid-client-ip.yaml",
+        "targets[0].client_ip",
+        "`maybe` is not a client-IP mode (off, echo, json_pointer:/path, header:NAME)",
+    ),
+];
+
+#[test]
+fn every_invalid_fixture_is_rejected_with_its_exact_message() {
+    for (file, field, message) in CASES {
+        let path = Path::new(DIR).join(file);
+        let err = config::load(Some(&path), &[]).expect_err(file);
+        assert_eq!(err.origin, path.display().to_string(), "{file}");
+        assert_eq!(err.field, *field, "{file}");
+        assert_eq!(err.message, *message, "{file}");
+    }
+}
+
+#[test]
+fn every_invalid_fixture_has_a_case() {
+    let mut files: Vec<String> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("invalid-"))
+        .collect();
+    files.sort();
+    let mut cases: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    cases.sort();
+    assert_eq!(files, cases);
+}
+
+#[test]
+fn unreadable_file_names_the_file() {
+    let err = config::load(Some(Path::new("/nonexistent/edgewatch.yaml")), &[]).unwrap_err();
+    assert_eq!(err.origin, "/nonexistent/edgewatch.yaml");
+    assert!(err.message.starts_with("cannot read: "), "{}", err.message);
+}
+
+#[test]
+fn bad_target_flag_names_the_flag() {
+    let err = config::load(None, &["http://a.example.com".to_string()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--target: http://a.example.com: scheme `http://` is not supported; use https:// or a bare host"
+    );
+}
+
+#[test]
+fn shipped_example_config_is_valid_and_documents_every_section() {
+    let settings = config::load(Some(Path::new("config/edgewatch.yaml")), &[]).unwrap();
+    assert_eq!(settings.targets.len(), 1);
+    let t = &settings.targets[0];
+    assert_eq!(t.name, "tls-demo");
+    assert_eq!(t.backend.path, "/healthz");
+    assert_eq!(t.lb_hostnames.len(), 1);
+    let text = std::fs::read_to_string("config/edgewatch.yaml").unwrap();
+    for section in [
+        "resolver:",
+        "timeouts:",
+        "tls:",
+        "cert:",
+        "backend:",
+        "acm:",
+        "client_ip:",
+        "alertmanager:",
+        "kubernetes:",
+        "targets:",
+    ] {
+        assert!(text.contains(section), "example config lacks {section}");
+    }
+}
+
+#[test]
+fn defaults_apply_when_the_file_is_empty() {
+    let s = config::settings::validate(
+        config::parse("", "x").unwrap(),
+        "x",
+        &["a.example.com".into()],
+    )
+    .unwrap();
+    assert_eq!(s.interval.as_secs(), 30);
+    assert_eq!(s.min_days_left, 14);
+    assert_eq!(s.listen.to_string(), "0.0.0.0:9815");
+    assert_eq!(s.targets[0].name, "a.example.com:443");
+    assert_eq!(s.targets[0].backend.expect_status.to_string(), "200-399");
+}
+
+#[test]
+fn binary_exits_2_on_a_bad_config_and_0_on_a_good_one() {
+    let bin = env!("CARGO_BIN_EXE_edgewatch");
+    let bad = Command::new(bin)
+        .args([
+            "check-config",
+            "--config",
+            "tests/fixtures/config/invalid-duration.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("tests/fixtures/config/invalid-duration.yaml: interval: invalid value"),
+        "{stderr}"
+    );
+    let good = Command::new(bin)
+        .args(["--check-config", "--config", "config/edgewatch.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let usage = Command::new(bin)
+        .args(["--once", "--output", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
