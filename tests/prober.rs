@@ -35,8 +35,10 @@ use support::tls_server::{Reply, TlsServer, bind_one};
 /// One PKI for the whole suite (generating it per test would only cost time).
 static PKI: LazyLock<Pki> = LazyLock::new(Pki::new);
 
-/// The trusted root, as the `tls.ca_file` the judges read.
-static ROOT_PEM: LazyLock<tempfile::NamedTempFile> = LazyLock::new(|| PKI.write_root_pem());
+/// The trusted root, as the `tls.ca_file` the judges read (in cargo's scratch directory: a
+/// static is never dropped, so the file outlives the run).
+static ROOT_PEM: LazyLock<tempfile::NamedTempFile> =
+    LazyLock::new(|| PKI.write_root_pem_in(Path::new(env!("CARGO_TARGET_TMPDIR"))));
 
 /// 127.0.0.1
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;

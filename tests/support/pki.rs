@@ -152,7 +152,17 @@ impl Pki {
     /// Writes the trusted root as PEM to a temporary file (for `tls.ca_file`); the file is
     /// deleted when the returned handle is dropped.
     pub fn write_root_pem(&self) -> tempfile::NamedTempFile {
-        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        self.write_root_pem_in(&std::env::temp_dir())
+    }
+
+    /// [`Pki::write_root_pem`] in `dir`: for a file held by a `static`, which is never dropped,
+    /// pass `env!("CARGO_TARGET_TMPDIR")` so the leftover lands in cargo's scratch space.
+    pub fn write_root_pem_in(&self, dir: &std::path::Path) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new()
+            .prefix("edgewatch-test-root-")
+            .suffix(".pem")
+            .tempfile_in(dir)
+            .expect("temp file");
         file.write_all(self.root.pem.as_bytes()).expect("write CA");
         file.flush().expect("flush CA");
         file
