@@ -64,3 +64,26 @@ async fn backend_closing_right_after_the_handshake_fails_as_closed() {
     assert_eq!((status, code), (Status::Fail, "closed"));
     assert!(took < fast_settings().http_timeout, "took {took:?}");
 }
+
+#[tokio::test]
+async fn backend_that_never_answers_past_the_deadline_fails_as_deadline_exceeded() {
+    let settings = edgewatch::probe::ProbeSettings {
+        http_timeout: Duration::from_secs(10),
+        deadline: Duration::from_millis(1500),
+        ..fast_settings()
+    };
+    let started = Instant::now();
+    let outcome =
+        probe_single_with(target(NAME, 0), &PKI.good(&[NAME]), Reply::Silent, settings).await;
+    let took = started.elapsed();
+    let r = only(&outcome, CheckName::Backend);
+    assert_eq!(
+        (r.status, r.reason_code),
+        (Status::Fail, "deadline_exceeded"),
+        "{r:#?}"
+    );
+    assert!(took < Duration::from_millis(2200), "took {took:?}");
+    assert!(outcome.observation.as_ref().unwrap().deadline_exceeded);
+    // Everything before the backend finished in time.
+    assert_eq!(only(&outcome, CheckName::TlsHandshake).status, Status::Pass);
+}
