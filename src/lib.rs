@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod acm;
+pub mod alertmanager;
 pub mod certinfo;
 pub mod checks;
 pub mod cli;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use edgewatch::acm::AcmEnricher;
+use edgewatch::alertmanager::Notifier;
 use edgewatch::cli::{Cli, Command, LogFormat, ProbeArgs};
 use edgewatch::config::{self, Settings};
 use edgewatch::daemon::{self, DaemonParts};
@@ -96,6 +97,16 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
             settings.probe.source_ip,
         ));
     let engine = Arc::new(engine);
+    let notifier = match &settings.alertmanager_url {
+        Some(url) => {
+            let posts = metrics.alertmanager_posts.clone();
+            let n = Notifier::new(url, settings.alertmanager_resend, posts)
+                .context("configuration error")?;
+            tracing::info!(%url, "posting alerts to Alertmanager");
+            Some(Arc::new(n))
+        }
+        None => None,
+    };
     if args.once {
         if settings.targets.is_empty() {
             anyhow::bail!(
@@ -104,7 +115,15 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         }
         let outcomes =
             once::probe_all(&engine, settings.targets.clone(), settings.concurrency).await;
+        if let Some(notifier) = &notifier {
+            notifier.notify_once(&outcomes).await;
+        }
         return Ok(once::print_report(&outcomes, args.output) as u8);
+    }
+    let mut sinks: Vec<Arc<dyn daemon::OutcomeSink>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        notifier.spawn_resender();
+        sinks.push(notifier.clone());
     }
     daemon::run(DaemonParts {
         settings,
@@ -112,7 +131,7 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         flag_targets: args.targets.clone(),
         engine,
         metrics,
-        sinks: Vec::new(),
+        sinks,
         sources: Vec::new(),
     })
     .await?;

@@ -75,17 +75,35 @@ fn facts_json(obs: &Observation) -> Value {
         "dns": obs.dns,
         "lb_dns": obs.lb_dns,
         "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
-        "acm": obs.acm.iter().map(|a| match &a.result {
-            Ok(c) => json!({"arn": a.arn, "status": c.status, "type": c.cert_type,
-                "renewal_status": c.renewal_status, "not_after": c.not_after,
-                "sha256": c.sha256.map(hex::encode), "in_use_by": c.in_use_by}),
-            Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
-        }).collect::<Vec<_>>(),
+        "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
         "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e}),
         }),
     })
+}
+
+fn acm_json(a: &crate::probe::AcmObservation) -> Value {
+    match &a.result {
+        Ok(c) => json!({
+            "arn": a.arn,
+            "status": c.status,
+            "type": c.cert_type,
+            "subject": c.subject,
+            "serial": c.serial,
+            "not_after": c.not_after,
+            "sha256": c.sha256.map(hex::encode),
+            "renewal_status": c.renewal_status,
+            "renewal_reason": c.renewal_reason,
+            "pending_validations": c.pending_validations.iter().map(|v| json!({
+                "domain": v.domain,
+                "status": v.status,
+                "record": v.record.as_ref().map(|(name, kind, value)| json!({"name": name, "type": kind, "value": value})),
+            })).collect::<Vec<_>>(),
+            "in_use_by": c.in_use_by,
+        }),
+        Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
+    }
 }
 
 fn endpoint_json(e: &EndpointObservation) -> Value {
