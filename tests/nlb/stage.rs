@@ -12,9 +12,9 @@ use std::time::Duration;
 use edgewatch::echo::{EchoSettings, ProxyMode};
 use tokio::sync::oneshot;
 
-use crate::dns::{Dns, Records};
 use crate::haproxy::{Haproxy, HaproxyConfig, free_port};
-use crate::pki::Ca;
+use crate::support::dns::{DnsServer, Zone};
+use crate::support::pki::{Leaf, Pki};
 
 /// The friendly name clients use.
 pub const FRIENDLY: &str = "myapp.example.test";
@@ -61,7 +61,7 @@ pub const REGION: &str = "us-east-2";
 pub struct Stage {
     /// The prober's config file.
     pub config: PathBuf,
-    _dns: Dns,
+    _dns: DnsServer,
     _haproxy: Haproxy,
     _echo_stop: Option<oneshot::Sender<()>>,
     /// moto's endpoint, when the scenario uses ACM.
@@ -72,11 +72,17 @@ pub struct Stage {
 impl Stage {
     /// Brings up the stand-ins with `faults`.
     pub async fn start(faults: Faults) -> Stage {
-        let ca = Ca::new();
-        let days = if faults.near_expiry { 5 } else { 90 };
-        let expected = ca.leaf(FRIENDLY, days);
+        let pki = Pki::new();
+        let issue = |pki: &Pki| {
+            if faults.near_expiry {
+                pki.expiring_in(FRIENDLY, 5)
+            } else {
+                pki.good(&[FRIENDLY])
+            }
+        };
+        let expected = issue(&pki);
         let served = if faults.other_cert {
-            ca.leaf(FRIENDLY, days)
+            issue(&pki)
         } else {
             expected.clone()
         };
@@ -105,25 +111,25 @@ impl Stage {
         let haproxy = Haproxy::start(&HaproxyConfig {
             lb_ips: vec![LB_IP, OTHER_LB_IP],
             port,
-            cert_bundle: served.bundle_pem.clone(),
+            cert_bundle: bundle(&served),
             backend,
             source: LB_SOURCE,
             proxy_v2: !faults.no_proxy_protocol,
         });
 
         let points_at = if faults.dns_to_other_lb { OTHER_LB } else { LB };
-        let dns = Dns::start(
-            Records::default()
+        let dns = DnsServer::start(
+            Zone::new()
                 .cname(FRIENDLY, points_at)
-                .a(LB, LB_IP)
-                .a(OTHER_LB, OTHER_LB_IP),
+                .a(LB, &[LB_IP])
+                .a(OTHER_LB, &[OTHER_LB_IP]),
         )
         .await
         .expect("start DNS");
 
         let dir = tempfile::tempdir().expect("temp dir");
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, &ca.pem).expect("write CA");
+        std::fs::write(&ca_file, &pki.root.pem).expect("write CA");
         let mut expected_yaml = String::new();
         let mut acm_endpoint = None;
         if faults.expect_by_acm || faults.acm_pending {
@@ -131,7 +137,7 @@ impl Stage {
             acm_endpoint = Some(moto.endpoint.clone());
             if faults.expect_by_acm {
                 let arn = moto
-                    .import(REGION, &expected.cert_pem, &expected.key_pem)
+                    .import(REGION, expected.cert_pem(), expected.key_pem())
                     .await;
                 expected_yaml.push_str(&format!("        - {arn}\n"));
             }
@@ -148,10 +154,10 @@ impl Stage {
         let pin = if faults.expect_by_acm {
             String::new()
         } else {
-            format!("      sha256: \"{}\"\n", expected.sha256)
+            format!("      sha256: \"{}\"\n", hex::encode(expected.sha256()))
         };
         let config = dir.path().join("edgewatch.yaml");
-        let yaml = config_yaml(dns.addr, port, &ca_file, &format!("{pin}{acm_arns}"));
+        let yaml = config_yaml(dns.addr(), port, &ca_file, &format!("{pin}{acm_arns}"));
         let yaml = if acm_endpoint.is_some() {
             format!("acm:\n  enabled: true\n  required: true\n{yaml}")
         } else {
@@ -236,4 +242,9 @@ targets:
 "#,
         ca = ca.display()
     )
+}
+
+/// What haproxy's `crt` wants: the leaf, its chain and its key in one PEM.
+fn bundle(leaf: &Leaf) -> String {
+    format!("{}{}{}", leaf.cert_pem(), leaf.chain_pem(), leaf.key_pem())
 }
