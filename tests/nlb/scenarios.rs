@@ -189,3 +189,37 @@ async fn s6_acm_certificate_stuck_in_pending_validation_fails_acm_status() {
     assert_eq!(code, 1);
     assert!(reason.contains("PENDING_VALIDATION"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_alias_records_to_the_right_load_balancer_exit_0() {
+    let stage = Stage::start(Faults {
+        alias_records: true,
+        ..Faults::default()
+    })
+    .await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
+    assert_eq!(failing(&report), vec![], "{report:#}");
+    assert_eq!(code, 0);
+    assert_eq!(check(&report, "dns_alias")["status"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_alias_records_to_another_load_balancer_fail_dns_alias() {
+    let stage = Stage::start(Faults {
+        alias_records: true,
+        dns_to_other_lb: true,
+        ..Faults::default()
+    })
+    .await;
+    let (code, report) = stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await;
+    let reason = only_failure(&report, "dns_alias", "wrong_target");
+    assert_eq!(code, 1);
+    assert!(
+        reason.contains("127.0.0.11") && reason.contains(LB),
+        "{reason}"
+    );
+}

@@ -44,6 +44,8 @@ pub struct Faults {
     pub other_cert: bool,
     /// The friendly name is a CNAME to another load balancer.
     pub dns_to_other_lb: bool,
+    /// Route 53 alias-style records: the friendly name has A records, no CNAME.
+    pub alias_records: bool,
     /// Nothing listens where the target group points.
     pub backend_down: bool,
     /// The served (and expected) certificate has 5 days left.
@@ -119,10 +121,18 @@ impl Stage {
 
         let points_at = if faults.dns_to_other_lb { OTHER_LB } else { LB };
         let dns = DnsServer::start(
-            Zone::new()
-                .cname(FRIENDLY, points_at)
-                .a(LB, &[LB_IP])
-                .a(OTHER_LB, &[OTHER_LB_IP]),
+            if faults.alias_records {
+                let ip = if faults.dns_to_other_lb {
+                    OTHER_LB_IP
+                } else {
+                    LB_IP
+                };
+                Zone::new().a(FRIENDLY, &[ip])
+            } else {
+                Zone::new().cname(FRIENDLY, points_at)
+            }
+            .a(LB, &[LB_IP])
+            .a(OTHER_LB, &[OTHER_LB_IP]),
         )
         .await
         .expect("start DNS");
