@@ -72,7 +72,8 @@ pub struct EgressEnricher {
     configured: Option<IpAddr>,
     url: String,
     ttl: Duration,
-    client: reqwest::Client,
+    /// The HTTP client, or why it could not be built (reported as the lookup's error).
+    client: Result<reqwest::Client, String>,
     /// The last answer and when it was learned. The lock is held during a lookup, so targets
     /// probed at once share one reflector request.
     cache: Mutex<Option<(Instant, Result<IpAddr, EgressError>)>>,
@@ -87,7 +88,7 @@ impl EgressEnricher {
             .local_address(source_ip)
             .user_agent(concat!("edgewatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| error_chain(&e));
         EgressEnricher {
             configured: settings.egress_ip,
             url: settings.reflector_url.clone(),
@@ -127,12 +128,14 @@ impl EgressEnricher {
             url: url.clone(),
             detail: error_chain(&e),
         };
-        let response = self
+        let client = self
             .client
-            .get(&self.url)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .as_ref()
+            .map_err(|detail| EgressError::Unreachable {
+                url: url.clone(),
+                detail: format!("cannot build an HTTP client: {detail}"),
+            })?;
+        let response = client.get(&self.url).send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(EgressError::Status { url, status });
