@@ -225,3 +225,49 @@ async fn oversized_heads_and_garbage_are_refused_and_the_server_lives_on() {
     }
     assert_eq!(echoed(addr, b"").await.client_ip, "127.0.0.1");
 }
+
+#[tokio::test]
+async fn the_echo_subcommand_serves_with_the_downward_api_identity_and_stops_on_sigterm() {
+    let port = crate::haproxy::free_port(std::net::Ipv4Addr::new(127, 0, 0, 20));
+    let addr = sa(&format!("127.0.0.20:{port}"));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
+        .args([
+            "echo",
+            "--listen",
+            &addr.to_string(),
+            "--proxy-protocol",
+            "required",
+        ])
+        .env("POD_NAME", "myapp-5f7c9d-abcde")
+        .env("POD_NAMESPACE", "dev")
+        .env_remove("EDGEWATCH_ECHO_IDENTITY")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start edgewatch echo");
+    let started = Instant::now();
+    while TcpStream::connect(addr).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "echo never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let header = encode_v2(sa("203.0.113.4:5000"), addr, &[], true);
+    let e = echoed(addr, &header).await;
+    assert_eq!(e.client_ip, "203.0.113.4");
+    assert_eq!(e.identity.as_deref(), Some("dev/myapp-5f7c9d-abcde"));
+    let (status, _) = exchange(addr, REQUEST).await;
+    assert_eq!(status, 400, "required mode refuses a bare request");
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("echo stopped on SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
