@@ -13,9 +13,9 @@ use edgewatch::outcome::Outcome;
 use edgewatch::target::{Target, TargetSource};
 use serde_json::Value;
 
-#[path = "support/monitoring_tools.rs"]
-mod monitoring_tools;
+mod support;
 use monitoring_tools::{Server as Alertmanager, free_port, start_alertmanager};
+use support::monitoring_tools;
 
 /// Alerts Alertmanager currently holds (active; resolved ones are not listed).
 async fn alerts(am: &Alertmanager) -> Vec<Value> {

@@ -6,20 +6,19 @@
 //! pending or firing and the healthy one's are not. No `for:` is shortened: pending is enough.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::pki::Pki;
+use support::tls_server::{Reply, TlsServer, bind_one};
 
-#[path = "support/monitoring_tools.rs"]
-mod monitoring_tools;
-use monitoring_tools::{Server, free_port, start_alertmanager, start_prometheus, wait_ready};
+mod support;
+use support::monitoring_tools::{
+    Server, free_port, start_alertmanager, start_prometheus, wait_ready,
+};
 
 /// Expressions that legitimately return no data here, and why.
 const NO_DATA_ALLOWED: &[(&str, &str)] = &[
@@ -46,65 +45,6 @@ const BROKEN_ALERTS: &[(&str, &str, &str)] = &[
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Certificate parameters for 127.0.0.1, valid from yesterday for `days` more days.
-fn leaf_params(days: u64) -> CertificateParams {
-    let mut p = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    p.not_before = epoch + Duration::from_secs(unix_now() - 86_400);
-    p.not_after = epoch + Duration::from_secs(unix_now() + days * 86_400);
-    p
-}
-
-/// A TLS server on 127.0.0.1 answering every request with `status`, until the test ends.
-async fn serve(
-    chain: Vec<CertificateDer<'static>>,
-    key: &KeyPair,
-    status: &'static str,
-) -> SocketAddr {
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16_384 {
-                    match tls.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let reply = format!(
-                    "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-                );
-                let _ = tls.write_all(reply.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    addr
 }
 
 /// The edgewatch daemon, killed on drop; its log in `log`.
@@ -228,30 +168,15 @@ where
 async fn dashboards_and_alerts_work_on_real_prometheus_against_the_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
 
-    // PKI: a private CA edgewatch trusts; the healthy leaf is CA-signed with 198 days left, the
-    // broken one self-signed (untrusted) with 10 days left.
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    // A subject of its own: rcgen's default one is shared by every certificate it makes, and
-    // would make the broken self-signed leaf look issued by this CA (a bad signature).
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "edgewatch e2e test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
-    let ca = Issuer::new(ca_params, ca_key);
-    let good_key = KeyPair::generate().unwrap();
-    let good = leaf_params(198).signed_by(&good_key, &ca).unwrap();
-    let bad_key = KeyPair::generate().unwrap();
-    let bad = leaf_params(10).self_signed(&bad_key).unwrap();
-    let healthy = serve(
-        vec![good.der().clone(), ca_cert.der().clone()],
-        &good_key,
-        "200 OK",
-    )
-    .await;
-    let broken = serve(vec![bad.der().clone()], &bad_key, "503 Service Unavailable").await;
+    // PKI: the test root edgewatch trusts; the healthy leaf chains to it with 198 days left,
+    // the broken one is self-signed (untrusted) with 10 days left and its backend answers 503.
+    let pki = Pki::new();
+    let ca_file = pki.write_root_pem_in(dir.path());
+    let localhost = || async { bind_one(Ipv4Addr::LOCALHOST.into()).await.unwrap() };
+    let healthy_leaf = pki.expiring_in("127.0.0.1", 198);
+    let healthy = TlsServer::serve(localhost().await, &healthy_leaf, Reply::ok()).unwrap();
+    let broken_leaf = pki.self_signed_expiring_in("127.0.0.1", 10);
+    let broken = TlsServer::serve(localhost().await, &broken_leaf, Reply::status(503)).unwrap();
 
     let am = start_alertmanager().await;
     let listen = format!("127.0.0.1:{}", free_port());
@@ -260,10 +185,10 @@ async fn dashboards_and_alerts_work_on_real_prometheus_against_the_running_daemo
          alertmanager:\n  url: {am}\n  resend_interval: 2s\n\
          targets:\n  - name: healthy\n    host: 127.0.0.1\n    port: {hp}\n\
          \x20 - name: broken\n    host: 127.0.0.1\n    port: {bp}\n",
-        ca = dir.path().join("ca.pem").display(),
+        ca = ca_file.path().display(),
         am = am.url,
-        hp = healthy.port(),
-        bp = broken.port(),
+        hp = healthy.addr().port(),
+        bp = broken.addr().port(),
     );
     let edgewatch = start_edgewatch(dir.path(), &config);
     let ew_log = || std::fs::read_to_string(&edgewatch.log).unwrap_or_default();

@@ -22,6 +22,7 @@
 
 pub mod dns;
 pub mod hostile;
+pub mod monitoring_tools;
 pub mod pki;
 pub mod prober;
 pub mod tls_server;

@@ -1,8 +1,6 @@
 //! Debian's Prometheus and Alertmanager as child processes on loopback, for the monitoring
-//! tests (tests/alertmanager.rs, tests/prometheus_e2e.rs). Include with
-//! `#[path = "support/monitoring_tools.rs"] mod monitoring_tools;`. A missing tool panics with
+//! tests (tests/alertmanager.rs, tests/prometheus_e2e.rs). A missing tool panics with
 //! a message that says how to install it: these tests never skip.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -208,16 +208,18 @@ impl Pki {
 
     /// A self-signed leaf for `name` (no issuer at all).
     pub fn self_signed(&self, name: &str) -> Leaf {
-        let key = KeyPair::generate().expect("leaf key");
-        let params = leaf_params(&[name], NORMAL);
-        let cert = params.self_signed(&key).expect("self-sign leaf");
-        Leaf {
-            chain: vec![cert.der().clone()],
-            key_der: key.serialize_der(),
-            key_pem: key.serialize_pem(),
-            cert_pem: cert.pem(),
-            chain_pem: String::new(),
-        }
+        self_signed_leaf(name, NORMAL)
+    }
+
+    /// A self-signed leaf for `name` with `days` days left.
+    pub fn self_signed_expiring_in(&self, name: &str, days: i64) -> Leaf {
+        self_signed_leaf(
+            name,
+            Validity {
+                from_days: -10,
+                until_days: days,
+            },
+        )
     }
 
     /// A leaf for `name` from the untrusted root, sent with that root's intermediate.
@@ -281,5 +283,18 @@ fn issue(names: &[&str], validity: Validity, ca: &Ca, send_ca: bool) -> Leaf {
         key_pem: key.serialize_pem(),
         cert_pem: cert.pem(),
         chain_pem,
+    }
+}
+
+fn self_signed_leaf(name: &str, validity: Validity) -> Leaf {
+    let key = KeyPair::generate().expect("leaf key");
+    let params = leaf_params(&[name], validity);
+    let cert = params.self_signed(&key).expect("self-sign leaf");
+    Leaf {
+        chain: vec![cert.der().clone()],
+        key_der: key.serialize_der(),
+        key_pem: key.serialize_pem(),
+        cert_pem: cert.pem(),
+        chain_pem: String::new(),
     }
 }
