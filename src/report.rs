@@ -139,11 +139,20 @@ fn endpoint_json(e: &EndpointObservation) -> Value {
             "status": h.status,
             "headers": h.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "body_bytes": h.body.len(),
+            "body_preview": body_preview(&h.body),
             "body_truncated": h.body_truncated,
             "failure": h.failure,
             "duration_ms": millis(h.duration),
         })),
     })
+}
+
+/// Most bytes of a response body shown in the JSON report (an echo's answer fits).
+const BODY_PREVIEW_BYTES: usize = 1024;
+
+/// The start of a body as text (lossy UTF-8), so a report shows what the backend answered.
+fn body_preview(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW_BYTES)]).into_owned()
 }
 
 /// Terminal styling: ANSI colours only when writing to a terminal.
