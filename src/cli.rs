@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config file (and --target flags) and exit: 0 valid, 2 invalid.
     CheckConfig,
+    /// Run the echo backend: answers every request with the client IP it saw (PROXY protocol
+    /// v1/v2 aware), for the `client_ip` check.
+    Echo(crate::echo::EchoArgs),
 }
 
 /// Options of the prober (daemon and --once).

@@ -4,12 +4,15 @@
 #![warn(missing_docs)]
 
 pub mod acm;
+pub mod alertmanager;
 pub mod certinfo;
 pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod discovery;
+pub mod echo;
+pub mod egress;
 pub mod engine;
 pub mod metrics;
 pub mod once;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use edgewatch::acm::AcmEnricher;
+use edgewatch::alertmanager::Notifier;
 use edgewatch::cli::{Cli, Command, LogFormat, ProbeArgs};
 use edgewatch::config::{self, Settings};
 use edgewatch::daemon::{self, DaemonParts};
@@ -19,6 +20,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.probe.log_format);
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if let Some(Command::Echo(args)) = cli.command {
+        return run_echo(args);
+    }
     let settings = match load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
@@ -52,6 +56,26 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_echo(args: edgewatch::echo::EchoArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("edgewatch: cannot start the runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(edgewatch::echo::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("edgewatch echo: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn load_settings(args: &ProbeArgs) -> Result<Settings, config::ConfigError> {
     let mut settings = config::load(args.config.as_deref(), &args.targets)?;
     if let Some(listen) = args.listen {
@@ -67,8 +91,22 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             metrics.clone(),
-        )));
+        )))
+        .with_enricher(edgewatch::egress::enricher(
+            &settings.client_ip,
+            settings.probe.source_ip,
+        ));
     let engine = Arc::new(engine);
+    let notifier = match &settings.alertmanager_url {
+        Some(url) => {
+            let posts = metrics.alertmanager_posts.clone();
+            let n = Notifier::new(url, settings.alertmanager_resend, posts)
+                .context("configuration error")?;
+            tracing::info!(%url, "posting alerts to Alertmanager");
+            Some(Arc::new(n))
+        }
+        None => None,
+    };
     if args.once {
         if settings.targets.is_empty() {
             anyhow::bail!(
@@ -77,7 +115,15 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         }
         let outcomes =
             once::probe_all(&engine, settings.targets.clone(), settings.concurrency).await;
+        if let Some(notifier) = &notifier {
+            notifier.notify_once(&outcomes).await;
+        }
         return Ok(once::print_report(&outcomes, args.output) as u8);
+    }
+    let mut sinks: Vec<Arc<dyn daemon::OutcomeSink>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        notifier.spawn_resender();
+        sinks.push(notifier.clone());
     }
     daemon::run(DaemonParts {
         settings,
@@ -85,7 +131,7 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         flag_targets: args.targets.clone(),
         engine,
         metrics,
-        sinks: Vec::new(),
+        sinks,
         sources: Vec::new(),
     })
     .await?;

@@ -76,17 +76,35 @@ fn facts_json(obs: &Observation) -> Value {
         "dns": obs.dns,
         "lb_dns": obs.lb_dns,
         "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
-        "acm": obs.acm.iter().map(|a| match &a.result {
-            Ok(c) => json!({"arn": a.arn, "status": c.status, "type": c.cert_type,
-                "renewal_status": c.renewal_status, "not_after": c.not_after,
-                "sha256": c.sha256.map(hex::encode), "in_use_by": c.in_use_by}),
-            Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
-        }).collect::<Vec<_>>(),
+        "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
         "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e}),
         }),
     })
+}
+
+fn acm_json(a: &crate::probe::AcmObservation) -> Value {
+    match &a.result {
+        Ok(c) => json!({
+            "arn": a.arn,
+            "status": c.status,
+            "type": c.cert_type,
+            "subject": c.subject,
+            "serial": c.serial,
+            "not_after": c.not_after,
+            "sha256": c.sha256.map(hex::encode),
+            "renewal_status": c.renewal_status,
+            "renewal_reason": c.renewal_reason,
+            "pending_validations": c.pending_validations.iter().map(|v| json!({
+                "domain": v.domain,
+                "status": v.status,
+                "record": v.record.as_ref().map(|(name, kind, value)| json!({"name": name, "type": kind, "value": value})),
+            })).collect::<Vec<_>>(),
+            "in_use_by": c.in_use_by,
+        }),
+        Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
+    }
 }
 
 fn endpoint_json(e: &EndpointObservation) -> Value {
@@ -122,11 +140,20 @@ fn endpoint_json(e: &EndpointObservation) -> Value {
             "status": h.status,
             "headers": h.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "body_bytes": h.body.len(),
+            "body_preview": body_preview(&h.body),
             "body_truncated": h.body_truncated,
             "failure": h.failure,
             "duration_ms": millis(h.duration),
         })),
     })
+}
+
+/// Most bytes of a response body shown in the JSON report (an echo's answer fits).
+const BODY_PREVIEW_BYTES: usize = 1024;
+
+/// The start of a body as text (lossy UTF-8), so a report shows what the backend answered.
+fn body_preview(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW_BYTES)]).into_owned()
 }
 
 /// Terminal styling: ANSI colours only when writing to a terminal.

@@ -39,6 +39,9 @@ pub struct Target {
     pub not_ready: Option<String>,
     /// Whether `client_ip` is judged, and how the backend's answer is read.
     pub client_ip: ClientIpSpec,
+    /// The identity the backend should echo (`backend_identity`): an anchored regular
+    /// expression, e.g. `prod/myapp-.*`; `None` skips the check.
+    pub expected_identity: Option<String>,
 }
 
 /// Where a target came from.
@@ -218,6 +221,7 @@ impl Target {
             notes: Vec::new(),
             not_ready: None,
             client_ip: ClientIpSpec::Off,
+            expected_identity: None,
         }
     }
 }

@@ -13,7 +13,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "invalid-unknown-field.yaml",
         "targets[0].portt",
-        "unknown field `portt`, expected one of `name`, `host`, `port`, `lb_hostname`, `path`, `expect_status`, `interval`, `expected_cert`, `client_ip` at line 3 column 5",
+        "unknown field `portt`, expected one of `name`, `host`, `port`, `lb_hostname`, `path`, `expect_status`, `interval`, `expected_cert`, `client_ip`, `backend_identity` at line 3 column 5",
     ),
     (
         "invalid-duration.yaml",
@@ -99,6 +99,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "invalid-client-ip.yaml",
         "targets[0].client_ip",
         "`maybe` is not a client-IP mode (off, echo, json_pointer:/path, header:NAME)",
+    ),
+    (
+        "invalid-backend-identity.yaml",
+        "targets[0].backend_identity",
+        "`prod/(myapp` is not a regular expression (unclosed group)",
     ),
 ];
 

@@ -16,6 +16,16 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
 
 fn judge_resolution(dns: &DnsObservation) -> CheckResult {
     match &dns.failure {
+        // A dangling CNAME: the friendly name exists, the name it points to does not resolve.
+        Some(failure) if !dns.cname_chain.is_empty() => CheckResult::fail(
+            CheckName::Dns,
+            failure.as_str(),
+            format!(
+                "`{}` is a CNAME to {}, which does not resolve: {failure}",
+                dns.name,
+                dns.cname_chain.join(" -> ")
+            ),
+        ),
         Some(failure) => CheckResult::fail(
             CheckName::Dns,
             failure.as_str(),
@@ -53,7 +63,9 @@ fn judge_alias(target: &Target, obs: &Observation) -> CheckResult {
             format!("`{}` is a CNAME chain to `{hit}`", target.hostname),
         );
     }
-    if obs.dns.failure.is_some() {
+    // With a CNAME chain there is something to compare even when resolution failed (a CNAME
+    // left pointing at a deleted load balancer); without one there is nothing.
+    if obs.dns.failure.is_some() && obs.dns.cname_chain.is_empty() {
         return CheckResult::skip(check, "dns_failed", "the friendly name did not resolve");
     }
     let friendly: BTreeSet<IpAddr> = obs.dns.addresses.iter().copied().collect();

@@ -5,6 +5,7 @@ pub mod acm;
 pub mod backend;
 pub mod cert;
 pub mod chain;
+pub mod client_ip;
 pub mod dns;
 pub mod tls;
 
@@ -234,7 +235,10 @@ fn config_check(target: &Target) -> CheckResult {
 
 /// Checks that later features add (ACM status, client IP, backend identity).
 fn extra_judges(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
-    vec![acm::judge(target, obs, ctx)]
+    let mut results = vec![acm::judge(target, obs, ctx)];
+    results.extend(client_ip::judge(target, obs));
+    results.extend(client_ip::judge_identity(target, obs));
+    results
 }
 
 /// True when no result failed (skips are fine).

@@ -13,9 +13,9 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    /// Parses `1.2`, `1.3`, `TLSv1.2`, `TLS1.3` (case-insensitive).
+    /// Parses `1.2`, `1.3`, `TLSv1.2`, `TLS1.3`, and rustls's `TLSv1_3` (case-insensitive).
     pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim().to_ascii_lowercase();
+        let t = text.trim().to_ascii_lowercase().replace('_', ".");
         let t = t.trim_start_matches("tlsv").trim_start_matches("tls");
         match t {
             "1.2" => Some(TlsVersion::Tls12),
@@ -77,6 +77,9 @@ mod tests {
         assert_eq!(TlsVersion::parse("1.2"), Some(TlsVersion::Tls12));
         assert_eq!(TlsVersion::parse("TLSv1.3"), Some(TlsVersion::Tls13));
         assert_eq!(TlsVersion::parse("tls1.3"), Some(TlsVersion::Tls13));
+        // What rustls's ProtocolVersion::as_str() returns, i.e. what the probe records.
+        assert_eq!(TlsVersion::parse("TLSv1_3"), Some(TlsVersion::Tls13));
+        assert_eq!(TlsVersion::parse("TLSv1_2"), Some(TlsVersion::Tls12));
         assert_eq!(TlsVersion::parse("1.1"), None);
         assert!(TlsVersion::Tls13 > TlsVersion::Tls12);
     }

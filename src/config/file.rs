@@ -175,6 +175,8 @@ pub struct TargetEntry {
     pub expected_cert: Option<ExpectedCertEntry>,
     /// Client-IP check mode: `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
     pub client_ip: Option<String>,
+    /// The identity `edgewatch echo` must report (anchored regex, e.g. `prod/myapp-.*`).
+    pub backend_identity: Option<String>,
 }
 
 /// A string or a list of strings.

@@ -124,6 +124,10 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     if let Some(mode) = &entry.client_ip {
         target.client_ip = parse_client_ip(mode).map_err(|m| (".client_ip".to_string(), m))?;
     }
+    if let Some(pattern) = &entry.backend_identity {
+        check_identity_pattern(pattern).map_err(|m| (".backend_identity".to_string(), m))?;
+        target.expected_identity = Some(pattern.clone());
+    }
     Ok(target)
 }
 
@@ -142,6 +146,22 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
             "`{mode}` is not a client-IP mode (off, echo, json_pointer:/path, header:NAME)"
         )),
     }
+}
+
+/// An expected backend identity must be a valid regular expression (matched whole).
+pub fn check_identity_pattern(pattern: &str) -> Result<(), String> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map(|_| ())
+        .map_err(|e| {
+            // regex's message spans lines and shows the anchored form; keep its last line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            format!("`{pattern}` is not a regular expression ({why})")
+        })
 }
 
 /// Parses a SHA-256 written as hex, with or without colons.

@@ -9,7 +9,7 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::RData;
+use hickory_resolver::proto::rr::{RData, RecordType};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -183,9 +183,43 @@ pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
                 obs.failure = Some(DnsFailure::NoAnswer);
             }
         }
-        Err(err) => obs.failure = Some(DnsFailure::from_error(&err)),
+        Err(err) => {
+            let failure = DnsFailure::from_error(&err);
+            if matches!(failure, DnsFailure::Nxdomain | DnsFailure::NoAnswer) {
+                obs.cname_chain = follow_cnames(resolver, &fqdn).await;
+            }
+            obs.failure = Some(failure);
+        }
     }
     obs
+}
+
+/// Most CNAME hops followed when rebuilding the chain of a name that did not resolve.
+const MAX_CNAME_HOPS: usize = 8;
+
+/// Rebuilds the CNAME chain of a name whose address lookup failed: the resolver's error keeps no
+/// answers, and a dangling CNAME (to a load balancer that no longer exists) is exactly what the
+/// report must show. One CNAME query per hop; stops at the first name without a CNAME.
+async fn follow_cnames(resolver: &TokioResolver, fqdn: &str) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut name = fqdn.to_string();
+    while chain.len() < MAX_CNAME_HOPS {
+        let Ok(lookup) = resolver.lookup(name.as_str(), RecordType::CNAME).await else {
+            break;
+        };
+        let next = lookup.answers().iter().find_map(|r| match &r.data {
+            RData::CNAME(cname) => Some(cname.0.to_string()),
+            _ => None,
+        });
+        let Some(next) = next else { break };
+        let normal = normalise_name(&next);
+        if chain.contains(&normal) {
+            break;
+        }
+        chain.push(normal);
+        name = next;
+    }
+    chain
 }
 
 fn push_unique(list: &mut Vec<IpAddr>, ip: IpAddr) {

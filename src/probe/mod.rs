@@ -128,7 +128,7 @@ pub struct AcmDomainValidation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcmLookupFailure {
     /// Stable short name: `no_credentials`, `access_denied`, `throttled`, `not_found`,
-    /// `unreachable`, `invalid_arn`, `error`, `disabled`.
+    /// `unreachable`, `invalid_arn`, `error`.
     pub kind: &'static str,
     /// Human-readable detail.
     pub message: String,

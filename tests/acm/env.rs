@@ -18,7 +18,7 @@ async fn the_sdks_standard_environment_reaches_acm() {
     let moto = moto::shared();
     let cert = pki::cert("env.example.com", 90);
     let arn = moto
-        .import("ap-south-1", &cert.cert_pem, &cert.key_pem)
+        .import("ap-south-1", cert.cert_pem(), cert.key_pem())
         .await;
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([

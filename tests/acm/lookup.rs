@@ -20,17 +20,21 @@ async fn imported_certificate_is_fetched_from_its_arns_region() {
     let moto = moto::shared();
     let cert = pki::cert("shop.example.com", 90);
     let ohio = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let paris = moto
-        .import("eu-west-3", &cert.cert_pem, &cert.key_pem)
+        .import("eu-west-3", cert.cert_pem(), cert.key_pem())
         .await;
     assert!(ohio.starts_with("arn:aws:acm:us-east-2:") && paris.contains(":eu-west-3:"));
     let (acm, metrics) = lookup(options(moto.client_options(), false));
-    let facts = certinfo::parse(&cert.der).unwrap();
+    let facts = certinfo::parse(cert.leaf_der()).unwrap();
     for arn in [&ohio, &paris] {
         let found = acm.lookup(arn).await.expect("moto knows the certificate");
-        assert_eq!(found.sha256, Some(certinfo::sha256(&cert.der)), "{arn}");
+        assert_eq!(
+            found.sha256,
+            Some(certinfo::sha256(cert.leaf_der())),
+            "{arn}"
+        );
         assert_eq!(found.status.as_deref(), Some("ISSUED"));
         assert_eq!(found.cert_type.as_deref(), Some("IMPORTED"));
         assert_eq!(found.not_after, Some(facts.not_after));
@@ -67,7 +71,7 @@ async fn a_second_lookup_within_the_ttl_makes_no_call() {
     let moto = moto::shared();
     let cert = pki::cert("cache.example.com", 90);
     let arn = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let mut opts = options(moto.client_options(), false);
     opts.cache_ttl = Duration::from_secs(2);
@@ -105,7 +109,7 @@ async fn ten_concurrent_lookups_of_one_arn_make_one_call() {
     let moto = moto::shared();
     let cert = pki::cert("flight.example.com", 90);
     let arn = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let (acm, metrics) = lookup(options(moto.client_options(), false));
     let answers = join_all((0..10).map(|_| acm.lookup(&arn))).await;
@@ -170,7 +174,7 @@ async fn acm_stopping_keeps_cached_answers_and_reports_new_lookups_unreachable()
     let mut moto = Moto::start();
     let cert = pki::cert("down.example.com", 90);
     let arn = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let mut opts = options(moto.client_options(), true);
     opts.timeout = Duration::from_secs(3);

@@ -10,6 +10,8 @@ mod moto;
 mod pipeline;
 mod pki;
 mod standin;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;

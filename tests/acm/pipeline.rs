@@ -16,7 +16,8 @@ use crate::{lookup, options, pki, unknown_arn};
 
 /// Probes a server serving `served`, expecting the ACM certificates `arns`.
 async fn probe(served: &pki::TestCert, arns: &[&str], options: AcmLookupOptions) -> Outcome {
-    let addr = pki::serve(served).await;
+    let server = pki::serve(served).await;
+    let addr = server.addr();
     let mut target = Target::new(addr.ip().to_string(), addr.port(), TargetSource::Flag);
     target.expected_certs = arns
         .iter()
@@ -43,7 +44,7 @@ async fn serving_the_acm_certificate_passes_cert_expected_and_acm_status() {
     let moto = moto::shared();
     let cert = pki::cert("shop.example.com", 90);
     let arn = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let outcome = probe(&cert, &[&arn], options(moto.client_options(), true)).await;
     let expected = result(&outcome, CheckName::CertExpected);
@@ -59,7 +60,9 @@ async fn serving_the_acm_certificate_passes_cert_expected_and_acm_status() {
     // ACM's not-after is exported beside the served one.
     let metrics = Metrics::new();
     metrics.record(&outcome);
-    let not_after = edgewatch::certinfo::parse(&cert.der).unwrap().not_after;
+    let not_after = edgewatch::certinfo::parse(cert.leaf_der())
+        .unwrap()
+        .not_after;
     let text = metrics.render();
     let line = text
         .lines()
@@ -78,13 +81,13 @@ async fn serving_another_valid_certificate_fails_cert_expected_naming_both_sides
     let in_acm = pki::cert("shop.example.com", 90);
     let served = pki::cert("shop.example.com", 60);
     let arn = moto
-        .import("us-east-2", &in_acm.cert_pem, &in_acm.key_pem)
+        .import("us-east-2", in_acm.cert_pem(), in_acm.key_pem())
         .await;
     let outcome = probe(&served, &[&arn], options(moto.client_options(), false)).await;
     let r = result(&outcome, CheckName::CertExpected);
     assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
-    let served_sha = hex::encode(edgewatch::certinfo::sha256(&served.der));
-    let acm_sha = hex::encode(edgewatch::certinfo::sha256(&in_acm.der));
+    let served_sha = hex::encode(edgewatch::certinfo::sha256(served.leaf_der()));
+    let acm_sha = hex::encode(edgewatch::certinfo::sha256(in_acm.leaf_der()));
     for part in [&served_sha, &acm_sha, &arn] {
         assert!(
             r.reason.contains(part.as_str()),
@@ -145,7 +148,8 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let enricher = AcmEnricher::from_settings(&settings.acm, Arc::new(Metrics::new()));
     assert!(enricher.lookup().is_none());
     let cert = pki::cert("shop.example.com", 90);
-    let addr = pki::serve(&cert).await;
+    let server = pki::serve(&cert).await;
+    let addr = server.addr();
     let mut target = Target::new(addr.ip().to_string(), addr.port(), TargetSource::Flag);
     target.expected_certs = vec![ExpectedCert::AcmArn(unknown_arn("us-east-2"))];
     let engine = Engine::new(&settings)
@@ -164,7 +168,7 @@ async fn each_distinct_acm_arn_is_observed_once() {
     let moto = moto::shared();
     let cert = pki::cert("twice.example.com", 90);
     let arn = moto
-        .import("us-east-2", &cert.cert_pem, &cert.key_pem)
+        .import("us-east-2", cert.cert_pem(), cert.key_pem())
         .await;
     let bad = "arn:aws:acm:us-east-2:123456789012:listener/x";
     let outcome = probe(

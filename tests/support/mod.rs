@@ -1,0 +1,28 @@
+//! Loopback test infrastructure shared by the integration tests (`mod support;` from
+//! `tests/<area>.rs`): a regenerable test PKI, real DNS servers, real TLS servers and hostile
+//! peers. Everything binds to 127.0.0.0/8 (or ::1) only and stops when its handle is dropped.
+//! Everything that binds must be called inside a tokio runtime.
+//!
+//! Typical use (see `tests/prober.rs`):
+//!
+//! ```text
+//! let pki = pki::Pki::new();                      // or one shared LazyLock<Pki>
+//! let ca = pki.write_root_pem();                  // tls.ca_file for the judges / config
+//! let leaf = pki.good(&["app.example.test"]);     // or expired(), self_signed(), ...
+//! let server = tls_server::TlsServer::serve(
+//!     tls_server::bind_one("127.0.0.1".parse()?).await?, &leaf, tls_server::Reply::ok())?;
+//! let dns = dns::DnsServer::start(dns::Zone::new().a("app.example.test", &[LOCALHOST])).await?;
+//! let prober = prober::prober(dns.addr(), prober::fast_settings());
+//! let outcome = prober::probe(&prober, target, ca.path()).await;
+//! ```
+//!
+//! Several addresses on one port (an NLB's per-zone addresses): `tls_server::bind_same_port`.
+//! Misbehaving endpoints: `hostile::HostilePeer`; a silent resolver: `dns::SilentDns`.
+#![allow(dead_code)]
+
+pub mod dns;
+pub mod hostile;
+pub mod monitoring_tools;
+pub mod pki;
+pub mod prober;
+pub mod tls_server;

@@ -1,0 +1,132 @@
+//! Debian's Prometheus and Alertmanager as child processes on loopback, for the monitoring
+//! tests (tests/alertmanager.rs, tests/prometheus_e2e.rs). A missing tool panics with
+//! a message that says how to install it: these tests never skip.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Debian's Alertmanager.
+pub const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+/// Debian's Prometheus server.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+
+/// A child process killed (and reaped) on drop, with its base URL and a temp dir it owns.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The server's config and storage (and its log, `log.txt`).
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The server's combined stdout/stderr so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
+    }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `program` with `args` (its log in `dir/log.txt`), then waits for `url/-/ready`.
+pub async fn start(
+    program: &str,
+    args: Vec<String>,
+    dir: tempfile::TempDir,
+    url: String,
+) -> Server {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is missing: run .ci/install-test-deps.sh (Debian packages prometheus, prometheus-alertmanager)"
+    );
+    let log = std::fs::File::create(dir.path().join("log.txt")).unwrap();
+    let child = Command::new(program)
+        .args(&args)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let server = Server { child, url, dir };
+    wait_ready(&format!("{}/-/ready", server.url), || server.log()).await;
+    server
+}
+
+/// Polls `url` until it answers 2xx (30s at most).
+pub async fn wait_ready(url: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(url).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} never became ready; log:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A real Alertmanager on 127.0.0.1 with a blackhole receiver and no clustering.
+pub async fn start_alertmanager() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--cluster.listen-address=".to_string(),
+    ];
+    start(ALERTMANAGER, args, dir, format!("http://127.0.0.1:{port}")).await
+}
+
+/// A real Prometheus on 127.0.0.1 scraping `scrape_target` (host:port) every second as job
+/// `edgewatch`, evaluating `rule_files` every second.
+pub async fn start_prometheus(scrape_target: &str, rule_files: &[PathBuf]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let rules: Vec<String> = rule_files
+        .iter()
+        .map(|p| format!("  - {}\n", p.display()))
+        .collect();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\
+             scrape_configs:\n  - job_name: edgewatch\n    static_configs:\n      - targets: ['{scrape_target}']\n",
+            rules.concat()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    start(PROMETHEUS, args, dir, format!("http://127.0.0.1:{port}")).await
+}
