@@ -44,11 +44,8 @@ fn error(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let query: HashMap<String, String> = req
-        .uri()
-        .query()
-        .map(url_decode_pairs)
-        .unwrap_or_default();
+    let query: HashMap<String, String> =
+        req.uri().query().map(url_decode_pairs).unwrap_or_default();
     {
         let mut inner = shared.lock();
         let pq = req
