@@ -298,8 +298,7 @@ fn serviceaccount_has_the_irsa_placeholder_and_dockerfile_runs_as_nonroot() {
     );
     let last_user = df
         .lines()
-        .filter(|l| l.starts_with("USER "))
-        .last()
+        .rfind(|l| l.starts_with("USER "))
         .expect("a USER line");
     assert!(last_user.starts_with("USER 65532"), "{last_user}");
 }
