@@ -9,8 +9,8 @@ use edgewatch::discovery::events::EventPublisher;
 use edgewatch::outcome::Outcome;
 use edgewatch::target::BackendSpec;
 
-use crate::api::KubeApi;
 use crate::myapp;
+use crate::support::kube_api::KubeApi;
 
 fn outcome(backend_ok: bool) -> Outcome {
     let target = service_to_targets(&myapp(), &BackendSpec::default()).unwrap()[0].clone();

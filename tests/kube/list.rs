@@ -3,7 +3,7 @@
 use edgewatch::discovery::kube::{Error, ListFilter, list_once};
 use edgewatch::target::BackendSpec;
 
-use crate::api::KubeApi;
+use crate::support::kube_api::KubeApi;
 use crate::{myapp, service, target_names};
 
 async fn api_with_three() -> KubeApi {

@@ -1,11 +1,12 @@
-//! Kubernetes discovery end to end through a test API server on loopback (`api`): the watch
+//! Kubernetes discovery end to end through a test API server on loopback (`support::kube_api`): the watch
 //! (`watch.rs`), `--once` listing (`list.rs`), Events (`events.rs`), the built binary
 //! (`binary.rs`) and the memory figure with 5,000 Services (`memory.rs`, ignored by default).
 
-mod api;
 mod events;
 mod list;
 mod memory;
+#[path = "../support/mod.rs"]
+mod support;
 mod watch;
 
 use std::sync::Arc;
@@ -56,7 +57,10 @@ pub struct Discovery {
 
 impl Discovery {
     /// Starts discovery against `api` with `settings`.
-    pub async fn start(api: &api::KubeApi, settings: KubernetesSettings) -> Discovery {
+    pub async fn start(
+        api: &support::kube_api::KubeApi,
+        settings: KubernetesSettings,
+    ) -> Discovery {
         let client = api.client().await;
         let (tx, rx) = mpsc::channel(64);
         let metrics = Arc::new(Metrics::new());

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use edgewatch::discovery::TargetUpdate;
 
-use crate::api::KubeApi;
+use crate::support::kube_api::KubeApi;
 use crate::{all_namespaces, service};
 
 const SERVICES: usize = 5000;
@@ -35,14 +35,24 @@ async fn discovery_of_5000_services() {
     for i in 0..SERVICES {
         let ns = format!("team-{:02}", i % 50);
         let name = format!("svc-{i:05}");
-        api.apply(&service(&ns, &name, &format!("{name}.{ns}.example.com"), &[("tier", "web")]));
+        api.apply(&service(
+            &ns,
+            &name,
+            &format!("{name}.{ns}.example.com"),
+            &[("tier", "web")],
+        ));
     }
     let out = tokio::task::spawn_blocking({
         let exe = std::env::current_exe().unwrap();
         let kc = api.kubeconfig().to_path_buf();
         move || {
             Command::new(exe)
-                .args(["--ignored", "--exact", "memory::discovery_child", "--nocapture"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "memory::discovery_child",
+                    "--nocapture",
+                ])
                 .env(ENV, kc)
                 .output()
                 .unwrap()
@@ -51,7 +61,11 @@ async fn discovery_of_5000_services() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = stdout
         .lines()
         .find(|l| l.starts_with("MEMORY "))

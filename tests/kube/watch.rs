@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use edgewatch::config::settings::KubernetesSettings;
 
-use crate::api::{Down, KubeApi};
+use crate::support::kube_api::{Down, KubeApi};
 use crate::{Discovery, all_namespaces, myapp, service, target_names};
 
 const MYAPP: &str = "dev/myapp/tls-demo.example.com:443";

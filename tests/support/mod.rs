@@ -17,11 +17,13 @@
 //! ```
 //!
 //! Several addresses on one port (an NLB's per-zone addresses): `tls_server::bind_same_port`.
+//! A Kubernetes API server (Services list/watch, Events): `kube_api::KubeApi`.
 //! Misbehaving endpoints: `hostile::HostilePeer`; a silent resolver: `dns::SilentDns`.
 #![allow(dead_code)]
 
 pub mod dns;
 pub mod hostile;
+pub mod kube_api;
 pub mod monitoring_tools;
 pub mod pki;
 pub mod prober;
