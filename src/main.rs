@@ -10,8 +10,11 @@ use clap::Parser;
 use edgewatch::acm::AcmEnricher;
 use edgewatch::alertmanager::Notifier;
 use edgewatch::cli::{Cli, Command, LogFormat, ProbeArgs};
+use edgewatch::config::settings::KubernetesSettings;
 use edgewatch::config::{self, Settings};
 use edgewatch::daemon::{self, DaemonParts};
+use edgewatch::discovery::SourceId;
+use edgewatch::discovery::events::EventPublisher;
 use edgewatch::engine::Engine;
 use edgewatch::metrics::Metrics;
 use edgewatch::once;
@@ -107,14 +110,42 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         }
         None => None,
     };
+    let kube = kube_settings(&args, &settings);
+    let client = match &kube {
+        Some(_) => Some(
+            edgewatch::discovery::kube::client(
+                args.kube.kubeconfig.clone(),
+                args.kube.context.clone(),
+            )
+            .await
+            .context("Kubernetes")?,
+        ),
+        None => None,
+    };
     if args.once {
-        if settings.targets.is_empty() {
+        let mut targets = settings.targets.clone();
+        if let (Some(k), Some(client)) = (&kube, &client) {
+            let filter = edgewatch::discovery::kube::ListFilter {
+                namespaces: k.namespaces.clone(),
+                selector: k.selector.clone(),
+                service: args.kube.service.clone(),
+            };
+            let found =
+                edgewatch::discovery::kube::list_once(client.clone(), &filter, &settings.backend)
+                    .await
+                    .context("Kubernetes discovery")?;
+            // `--service` is a post-deploy check of that one Service: nothing else is probed.
+            if args.kube.service.is_some() {
+                targets.clear();
+            }
+            targets.extend(found);
+        }
+        if targets.is_empty() {
             anyhow::bail!(
                 "no targets: give --target, a config file with `targets:`, or Kubernetes discovery"
             );
         }
-        let outcomes =
-            once::probe_all(&engine, settings.targets.clone(), settings.concurrency).await;
+        let outcomes = once::probe_all(&engine, targets, settings.concurrency).await;
         if let Some(notifier) = &notifier {
             notifier.notify_once(&outcomes).await;
         }
@@ -125,6 +156,23 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         notifier.spawn_resender();
         sinks.push(notifier.clone());
     }
+    let mut sources: Vec<(SourceId, daemon::SourceTask)> = Vec::new();
+    if let (Some(k), Some(client)) = (kube, client) {
+        if k.events {
+            let publisher = EventPublisher::new(client.clone(), std::env::var("POD_NAME").ok());
+            sinks.push(Arc::new(publisher));
+        }
+        let defaults = settings.backend.clone();
+        let metrics = metrics.clone();
+        sources.push((
+            SourceId::Kubernetes,
+            Box::new(move |tx| {
+                tokio::spawn(async move {
+                    edgewatch::discovery::kube::run(client, &k, defaults, tx, metrics).await
+                })
+            }),
+        ));
+    }
     daemon::run(DaemonParts {
         settings,
         config_path: args.config.clone(),
@@ -132,10 +180,23 @@ async fn run(args: ProbeArgs, settings: Settings) -> anyhow::Result<u8> {
         engine,
         metrics,
         sinks,
-        sources: Vec::new(),
+        sources,
     })
     .await?;
     Ok(0)
+}
+
+/// Kubernetes discovery settings with the command line applied; `None` when discovery is off.
+fn kube_settings(args: &ProbeArgs, settings: &Settings) -> Option<KubernetesSettings> {
+    let mut k = settings.kubernetes.clone();
+    k.enabled |= args.kube.kubernetes || args.kube.service.is_some();
+    if !args.kube.namespaces.is_empty() {
+        k.namespaces = args.kube.namespaces.clone();
+    }
+    if args.kube.selector.is_some() {
+        k.selector = args.kube.selector.clone();
+    }
+    k.enabled.then_some(k)
 }
 
 fn init_logging(format: LogFormat) {
