@@ -2,6 +2,7 @@
 //! (`watch.rs`), `--once` listing (`list.rs`), Events (`events.rs`), the built binary
 //! (`binary.rs`) and the memory figure with 5,000 Services (`memory.rs`, ignored by default).
 
+mod binary;
 mod events;
 mod list;
 mod memory;
