@@ -23,6 +23,8 @@ use crate::target::TargetSource;
 /// The default least time between two Events for one Service and check.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(300);
 const MAX_NOTE: usize = 1024;
+/// The longest one Event post (with its Service lookup) may take.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Posts an Event on a Service each time one of its checks changes state (rate-limited).
 pub struct EventPublisher {
@@ -64,43 +66,60 @@ impl EventPublisher {
     }
 
     /// Looks at one outcome; posts Events for the checks of a Kubernetes target that changed.
+    /// Never holds its state lock while talking to the API server, and gives up on a post after
+    /// [`POST_TIMEOUT`] (the probe loop calling this must not stall behind a slow API server).
     pub async fn observe(&self, outcome: &Outcome) {
         let TargetSource::Kubernetes { namespace, service } = &outcome.target.source else {
             return;
         };
-        let mut state = self.state.lock().await;
-        for (check, status, failing) in summarise(&outcome.results) {
-            let key = (outcome.target.name.clone(), check);
-            let before = state.announced.get(&key).copied();
-            let type_ = match (before, status) {
-                (None | Some(Status::Pass), Status::Fail) => EventType::Warning,
-                (Some(Status::Fail), Status::Pass) => EventType::Normal,
-                (None, Status::Pass) => {
-                    state.announced.insert(key, Status::Pass);
+        let mut posts = Vec::new();
+        {
+            let mut state = self.state.lock().await;
+            for (check, status, failing) in summarise(&outcome.results) {
+                let key = (outcome.target.name.clone(), check);
+                let type_ = match (state.announced.get(&key).copied(), status) {
+                    (None | Some(Status::Pass), Status::Fail) => EventType::Warning,
+                    (Some(Status::Fail), Status::Pass) => EventType::Normal,
+                    (None, Status::Pass) => {
+                        state.announced.insert(key, Status::Pass);
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let window = (namespace.clone(), service.clone(), check);
+                let now = Instant::now();
+                let last = state.posted.get(&window).copied();
+                if last.is_some_and(|t| now.duration_since(t) < self.min_interval) {
                     continue;
                 }
-                _ => continue,
-            };
-            let window = (namespace.clone(), service.clone(), check);
-            if state
-                .posted
-                .get(&window)
-                .is_some_and(|t| t.elapsed() < self.min_interval)
-            {
-                continue;
+                // Claimed now so that another target of the Service does not post meanwhile.
+                state.posted.insert(window.clone(), now);
+                let event = event(type_, check, &outcome.target.name, &failing);
+                posts.push((key, window, last, status, event));
             }
-            let event = event(type_, check, &outcome.target.name, &failing);
-            match self.publish(&event, namespace, service).await {
-                Ok(()) => {
+        }
+        for (key, window, last, status, event) in posts {
+            let sent =
+                tokio::time::timeout(POST_TIMEOUT, self.publish(&event, namespace, service)).await;
+            let mut state = self.state.lock().await;
+            match sent {
+                Ok(Ok(())) => {
                     state.announced.insert(key, status);
-                    state.posted.insert(window, Instant::now());
                     if std::mem::take(&mut state.failing) {
                         tracing::info!("posting Kubernetes Events works again");
                     }
                 }
-                Err(e) => {
+                failed => {
+                    match last {
+                        Some(t) => state.posted.insert(window, t),
+                        None => state.posted.remove(&window),
+                    };
                     if !std::mem::replace(&mut state.failing, true) {
-                        tracing::warn!(error = %e, %namespace, %service,
+                        let error = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => format!("no answer within {POST_TIMEOUT:?}"),
+                        };
+                        tracing::warn!(%error, %namespace, %service,
                             "cannot post a Kubernetes Event; will retry on the next outcome");
                     }
                 }

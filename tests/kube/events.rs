@@ -128,3 +128,24 @@ async fn static_targets_get_no_events() {
     events.observe(&o).await;
     assert!(api.requests().is_empty(), "{:?}", api.requests());
 }
+
+#[tokio::test]
+async fn a_failed_post_is_retried_on_the_next_outcome() {
+    let api = KubeApi::start().await;
+    api.apply(&myapp());
+    let events = EventPublisher::new(api.client().await, None);
+    api.go_down(crate::support::kube_api::Down::Refusing);
+    let started = std::time::Instant::now();
+    events.observe(&outcome(false)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(11),
+        "bounded by the post timeout"
+    );
+    api.come_up().await;
+    assert!(api.event_writes().is_empty());
+    // The failed post neither counted as announced nor started the rate-limit window.
+    events.observe(&outcome(false)).await;
+    let writes = api.event_writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].1["reason"], "BackendFailed");
+}
