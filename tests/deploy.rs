@@ -146,6 +146,10 @@ fn check_crds(docs: &[Value]) {
     let port = &sm["spec"]["endpoints"][0];
     assert_eq!(port["port"], "metrics");
     assert_eq!(port["path"], "/metrics");
+    assert_eq!(
+        port["honorLabels"], true,
+        "edgewatch's namespace/service labels must survive the scrape"
+    );
     assert!(
         svc["spec"]["ports"]
             .as_array()
