@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::checks::client_ip::effective_spec;
 use crate::config::settings::ClientIpSettings;
 use crate::outcome::Enricher;
 use crate::probe::Observation;
@@ -163,7 +164,9 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[async_trait::async_trait]
 impl Enricher for EgressEnricher {
     async fn enrich(&self, target: &Target, observation: &mut Observation) {
-        if target.client_ip == ClientIpSpec::Off {
+        // Only ask for the egress IP when client_ip will be judged (with `auto`: only when the
+        // backend answered as edgewatch echo), so nothing reaches out to a reflector needlessly.
+        if effective_spec(&target.client_ip, observation) == ClientIpSpec::Off {
             return;
         }
         observation.egress_ip = Some(self.egress_ip().await.map_err(|e| e.to_string()));

@@ -190,8 +190,11 @@ impl fmt::Display for StatusRanges {
 /// How the `client_ip` check reads the backend's answer. `Off` skips the check.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ClientIpSpec {
-    /// The check is skipped.
+    /// Judged as [`ClientIpSpec::Echo`] when the backend answers as `edgewatch echo` (its
+    /// marker header), skipped otherwise: on by default wherever the backend is an echo.
     #[default]
+    Auto,
+    /// The check is skipped.
     Off,
     /// The backend is `edgewatch echo` (JSON with `client_ip` and the echoed nonce).
     Echo,
@@ -220,7 +223,7 @@ impl Target {
             config_problems: Vec::new(),
             notes: Vec::new(),
             not_ready: None,
-            client_ip: ClientIpSpec::Off,
+            client_ip: ClientIpSpec::Auto,
             expected_identity: None,
         }
     }

@@ -98,7 +98,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "invalid-client-ip.yaml",
         "targets[0].client_ip",
-        "`maybe` is not a client-IP mode (off, echo, json_pointer:/path, header:NAME)",
+        "`maybe` is not a client-IP mode (auto, off, echo, json_pointer:/path, header:NAME)",
     ),
     (
         "invalid-backend-identity.yaml",

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::{CheckName, CheckResult};
 use crate::echo::EchoResponse;
+use crate::probe::http::ECHO_MARKER_HEADER;
 use crate::probe::{EndpointObservation, HttpObservation, Observation};
 use crate::target::{ClientIpSpec, Target};
 
@@ -21,12 +22,17 @@ struct Seen {
 /// not known.
 pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
     let check = CheckName::ClientIp;
-    if target.client_ip == ClientIpSpec::Off {
-        return vec![CheckResult::skip(
-            check,
-            "disabled",
-            "client_ip is off for this target",
-        )];
+    let spec = effective_spec(&target.client_ip, obs);
+    if spec == ClientIpSpec::Off {
+        let (code, reason) = match target.client_ip {
+            ClientIpSpec::Auto => (
+                "not_echo",
+                "the backend did not answer as edgewatch echo; set client_ip to read another \
+                 echo's answer",
+            ),
+            _ => ("disabled", "client_ip is off for this target"),
+        };
+        return vec![CheckResult::skip(check, code, reason)];
     }
     let egress = match &obs.egress_ip {
         None => {
@@ -47,8 +53,28 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
     };
     obs.endpoints
         .iter()
-        .map(|e| judge_endpoint(target, egress, e))
+        .map(|e| judge_endpoint(target, &spec, egress, e))
         .collect()
+}
+
+/// The mode in force for one probe: `Auto` becomes `Echo` when any address answered with
+/// edgewatch echo's marker header, else `Off`. Other modes are as configured.
+pub fn effective_spec(spec: &ClientIpSpec, obs: &Observation) -> ClientIpSpec {
+    match spec {
+        ClientIpSpec::Auto => {
+            let echoed = obs.endpoints.iter().any(|e| {
+                e.http
+                    .as_ref()
+                    .is_some_and(|h| h.header(ECHO_MARKER_HEADER).is_some())
+            });
+            if echoed {
+                ClientIpSpec::Echo
+            } else {
+                ClientIpSpec::Off
+            }
+        }
+        other => other.clone(),
+    }
 }
 
 /// The backend's answer at one address, when there is one worth reading: an error page (the
@@ -71,14 +97,19 @@ fn readable<'a>(
     }
 }
 
-fn judge_endpoint(target: &Target, egress: IpAddr, endpoint: &EndpointObservation) -> CheckResult {
+fn judge_endpoint(
+    target: &Target,
+    spec: &ClientIpSpec,
+    egress: IpAddr,
+    endpoint: &EndpointObservation,
+) -> CheckResult {
     let check = CheckName::ClientIp;
     let at = endpoint.address.ip();
     let http = match readable(check, target, endpoint) {
         Ok(h) => h,
         Err(skip) => return skip,
     };
-    let seen = match read_seen(&target.client_ip, http) {
+    let seen = match read_seen(spec, http) {
         Ok(seen) => seen,
         Err((code, why)) => return CheckResult::fail(check, code, why).at(at),
     };
@@ -123,7 +154,7 @@ fn read_seen(spec: &ClientIpSpec, http: &HttpObservation) -> Result<Seen, (&'sta
         ""
     };
     match spec {
-        ClientIpSpec::Off => Err(("disabled", "client_ip is off".into())),
+        ClientIpSpec::Off | ClientIpSpec::Auto => Err(("disabled", "client_ip is off".into())),
         ClientIpSpec::Echo => {
             let echo: EchoResponse = serde_json::from_slice(&http.body).map_err(|e| {
                 (

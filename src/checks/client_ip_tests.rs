@@ -226,3 +226,31 @@ fn backend_identity_matches_the_whole_identity() {
     );
     assert_eq!(one(judge_identity(&t, &obs)).reason_code, "no_identity");
 }
+
+#[test]
+fn auto_judges_as_echo_when_the_backend_answers_with_the_echo_marker() {
+    let marker = [(ECHO_MARKER_HEADER, "0.1.0")];
+    let obs = observation(
+        egress(),
+        vec![http(&echo("10.0.3.9", Some(NONCE), None), &marker)],
+    );
+    assert_eq!(
+        effective_spec(&ClientIpSpec::Auto, &obs),
+        ClientIpSpec::Echo
+    );
+    let r = one(judge(&target(ClientIpSpec::Auto), &obs));
+    assert_eq!((r.status, r.reason_code), (Status::Fail, "ip_mismatch"));
+}
+
+#[test]
+fn auto_skips_when_the_backend_is_not_an_echo() {
+    let obs = observation(egress(), vec![http("<html>shop</html>", &[])]);
+    assert_eq!(effective_spec(&ClientIpSpec::Auto, &obs), ClientIpSpec::Off);
+    let r = one(judge(&target(ClientIpSpec::Auto), &obs));
+    assert_eq!((r.status, r.reason_code), (Status::Skip, "not_echo"));
+    // An explicit mode is never second-guessed.
+    assert_eq!(
+        effective_spec(&ClientIpSpec::Echo, &obs),
+        ClientIpSpec::Echo
+    );
+}

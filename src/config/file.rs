@@ -173,7 +173,8 @@ pub struct TargetEntry {
     pub interval: Option<Duration>,
     /// The certificate the endpoint should serve.
     pub expected_cert: Option<ExpectedCertEntry>,
-    /// Client-IP check mode: `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
+    /// Client-IP check mode: `auto` (default), `off`, `echo`, `json_pointer:/origin`,
+    /// `header:X-Client-IP`.
     pub client_ip: Option<String>,
     /// The identity `edgewatch echo` must report (anchored regex, e.g. `prod/myapp-.*`).
     pub backend_identity: Option<String>,

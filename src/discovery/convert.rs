@@ -37,7 +37,7 @@ pub const EXPECTED_SHA256: &str = "edgewatch.io/expected-sha256";
 pub const EXPECTED_SPKI_SHA256: &str = "edgewatch.io/expected-spki-sha256";
 /// Probe interval override, e.g. `1m`, `30s`.
 pub const INTERVAL: &str = "edgewatch.io/interval";
-/// Client-IP mode: `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
+/// Client-IP mode: `auto` (default), `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
 pub const CLIENT_IP: &str = "edgewatch.io/client-ip";
 
 /// What one Service says, with the problems found while reading it.

@@ -131,9 +131,10 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     Ok(target)
 }
 
-/// `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
+/// `auto`, `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
 pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
     match mode.trim().split_once(':') {
+        None if mode.trim() == "auto" => Ok(ClientIpSpec::Auto),
         None if mode.trim() == "off" => Ok(ClientIpSpec::Off),
         None if mode.trim() == "echo" => Ok(ClientIpSpec::Echo),
         Some(("json_pointer", p)) if p.starts_with('/') => {
@@ -143,7 +144,7 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
             Ok(ClientIpSpec::Header(h.trim().to_ascii_lowercase()))
         }
         _ => Err(format!(
-            "`{mode}` is not a client-IP mode (off, echo, json_pointer:/path, header:NAME)"
+            "`{mode}` is not a client-IP mode (auto, off, echo, json_pointer:/path, header:NAME)"
         )),
     }
 }

@@ -230,6 +230,10 @@ fn answer(
         hyper::header::HeaderValue::from_static("application/json"),
     );
     h.insert(
+        crate::probe::http::ECHO_MARKER_HEADER,
+        hyper::header::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    h.insert(
         hyper::header::CACHE_CONTROL,
         hyper::header::HeaderValue::from_static("no-store"),
     );

@@ -15,6 +15,9 @@ use tokio::time::Instant;
 /// The header carrying the probe's nonce; `edgewatch echo` answers it back.
 pub const NONCE_HEADER: &str = "x-edgewatch-nonce";
 
+/// The response header by which `edgewatch echo` identifies itself (value: its version).
+pub const ECHO_MARKER_HEADER: &str = "x-edgewatch-echo";
+
 /// Most of a body that is read and kept.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -247,8 +247,7 @@ targets:
     lb_hostname: {LB}
     path: /healthz
     expected_cert:
-{expected}    client_ip: echo
-    backend_identity: "dev/myapp-.*"
+{expected}    backend_identity: "dev/myapp-.*"
 "#,
         ca = ca.display()
     )
