@@ -161,9 +161,10 @@ pub async fn handshake(
         }
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
+            // rustls spells versions `TLSv1_3`; reports use the usual `TLSv1.3`.
             obs.version = conn.protocol_version().map(|v| {
                 v.as_str()
-                    .map(str::to_string)
+                    .map(|s| s.replace('_', "."))
                     .unwrap_or_else(|| format!("{v:?}"))
             });
             obs.cipher = conn.negotiated_cipher_suite().map(|s| {
