@@ -231,8 +231,7 @@ impl Metrics {
                     .tls
                     .as_ref()
                     .and_then(|t| t.chain.first())
-                    .and_then(|d| certinfo::parse(d).ok())
-                    .map(|f| f.not_after)
+                    .and_then(certinfo::not_after)
                 {
                     now.certs
                         .push((e.address.ip().to_string(), not_after as f64));
