@@ -33,10 +33,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_builder().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("edgewatch: cannot start the runtime: {err}");
@@ -49,6 +46,17 @@ fn main() -> ExitCode {
             eprintln!("edgewatch: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
+/// which does the same work as a one-worker pool with less CPU (no hand-offs between threads).
+fn runtime_builder() -> tokio::runtime::Builder {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
     }
 }
 
