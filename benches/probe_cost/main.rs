@@ -48,6 +48,9 @@ pub struct Options {
     pub tool_core: Option<String>,
     /// Core the endpoints are pinned to.
     pub server_core: Option<String>,
+    /// Set up the endpoints and configs, print how to run each role, and wait for Enter
+    /// (for profiling one role by hand, e.g. under callgrind).
+    pub hold: bool,
 }
 
 fn parse_options() -> Options {
@@ -82,6 +85,7 @@ fn parse_options() -> Options {
         window: dur("--window", if full { "30s" } else { "2s" }),
         tool_core: two_cores.then(|| value("--tool-core").unwrap_or_else(|| "0".into())),
         server_core: two_cores.then(|| value("--server-core").unwrap_or_else(|| "1".into())),
+        hold: args.iter().any(|a| a == "--hold"),
     }
 }
 
@@ -125,8 +129,10 @@ fn main() {
             println!("{}", serde_json::to_string(&round).expect("json"));
         }
         "edgewatch" => {
-            // The same runtime as the edgewatch binary: multi-threaded, one worker per core.
-            let round = current_thread_or_multi(true).block_on(edgewatch::run(
+            // The runtime the edgewatch binary picks: one worker per core, or a current-thread
+            // runtime on one core (the tools run pinned to one).
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let round = current_thread_or_multi(cores > 1).block_on(edgewatch::run(
                 Path::new(&args[2]),
                 args[3].parse().expect("concurrency"),
                 args[4].parse().expect("warmup"),
@@ -234,6 +240,10 @@ async fn drive(o: Options) {
                 (name.to_string(), path)
             })
             .collect();
+    if o.hold {
+        hold(&dir, &ep, &configs);
+        return;
+    }
     let bb = blackbox::start(&dir, &ep, core).await;
     let warmup = (o.probes / 10).clamp(2, 200).to_string();
     let (c, n) = (o.concurrency.to_string(), o.probes.to_string());
@@ -292,4 +302,22 @@ async fn drive(o: Options) {
     let idle = scale::idle(&dir, &ep, bin, idle_window, core).await;
     println!("{}", report::scale(&results, idle, idle_window));
     drop(server);
+}
+
+/// Prints how to run each role against the running endpoints, then waits for Enter.
+fn hold(dir: &Path, ep: &Endpoints, configs: &[(String, PathBuf)]) {
+    let exe = std::env::current_exe().expect("own path");
+    let exe = exe.display();
+    println!("endpoints: {ep:?}; files in {}", dir.display());
+    println!(
+        "floor:     {exe} floor 127.0.0.1:{} {} {} 1 20 500",
+        ep.port,
+        pki::ZONE,
+        dir.join(pki::ROOT_PEM).display()
+    );
+    for (name, path) in configs {
+        println!("{name}: {exe} edgewatch {} 1 20 500", path.display());
+    }
+    println!("press Enter to stop");
+    let _ = std::io::stdin().read_line(&mut String::new());
 }
