@@ -6,7 +6,7 @@
 mod per_target;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
@@ -179,13 +179,39 @@ impl Metrics {
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
+        let mut text = self.render_registry();
+        self.per_target.render(&mut text);
+        text
+    }
+
+    /// The exposition in chunks: the registered metrics, then the per-target series a few
+    /// hundred targets at a time, yielding between chunks. At 10,000 targets the text is
+    /// ~18 MB; streamed, a scrape neither holds it all in memory nor stalls the probes.
+    pub fn render_stream(
+        self: Arc<Self>,
+    ) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> + Send {
+        let head = self.render_registry();
+        let start = (self, Some(head), per_target::Cursor::default(), false);
+        futures::stream::unfold(start, |(m, head, mut cursor, done)| async move {
+            if let Some(head) = head {
+                return Some((Ok(head), (m, None, cursor, false)));
+            }
+            if done {
+                return None;
+            }
+            tokio::task::yield_now().await;
+            let mut chunk = String::with_capacity(64 * 1024);
+            let more = m.per_target.render_chunk(&mut cursor, &mut chunk, 256);
+            Some((Ok(chunk), (m, None, cursor, !more)))
+        })
+    }
+
+    fn render_registry(&self) -> String {
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding cannot fail");
-        let mut text = String::from_utf8(buf).unwrap_or_default();
-        self.per_target.render(&mut text);
-        text
+        String::from_utf8(buf).unwrap_or_default()
     }
 
     /// The registry, for components that register their own metrics.

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::Bound;
 use std::sync::Mutex;
 
 /// One target's series as of its last outcome.
@@ -53,13 +54,20 @@ pub struct PerTarget {
     targets: Mutex<BTreeMap<String, Series>>,
 }
 
-type Family = (&'static str, &'static str, fn(&Series, &str, &mut String));
+/// (name, help, whether a target has a series of it, writer of one target's lines).
+type Family = (
+    &'static str,
+    &'static str,
+    fn(&Series) -> bool,
+    fn(&Series, &str, &mut String),
+);
 
-/// The families, in name order: (name, help, writer of one target's lines).
+/// The families, in name order.
 const FAMILIES: [Family; 6] = [
     (
         "edgewatch_cert_not_after_timestamp_seconds",
         "notAfter of the leaf served at each address (Unix seconds).",
+        |s| !s.certs.is_empty(),
         |s, name, out| {
             for (a, v) in &s.certs {
                 let _ = writeln!(
@@ -73,6 +81,7 @@ const FAMILIES: [Family; 6] = [
     (
         "edgewatch_check_failure_info",
         "1 while a check fails, with its reason code.",
+        |s| !s.failures.is_empty(),
         |s, name, out| {
             for (a, c, r) in &s.failures {
                 let _ = writeln!(
@@ -86,6 +95,7 @@ const FAMILIES: [Family; 6] = [
     (
         "edgewatch_check_success",
         "1 if the check passed on the last probe, 0 if it failed; absent when skipped.",
+        |s| !s.checks.is_empty(),
         |s, name, out| {
             for (a, c, v) in &s.checks {
                 let _ = writeln!(
@@ -99,6 +109,7 @@ const FAMILIES: [Family; 6] = [
     (
         "edgewatch_probe_last_timestamp_seconds",
         "When the last probe of the target finished (Unix seconds).",
+        |_| true,
         |s, name, out| {
             let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.timestamp);
         },
@@ -106,6 +117,7 @@ const FAMILIES: [Family; 6] = [
     (
         "edgewatch_probe_phase_seconds",
         "Duration of each phase of the last probe (slowest address).",
+        |s| !s.phases.is_empty(),
         |s, name, out| {
             for (p, v) in &s.phases {
                 let _ = writeln!(out, "{name}{{{},phase=\"{p}\",{}}} {v}", s.ns, s.svc_target);
@@ -115,6 +127,7 @@ const FAMILIES: [Family; 6] = [
     (
         "edgewatch_probe_success",
         "1 if no check failed on the last probe of the target.",
+        |_| true,
         |s, name, out| {
             let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.success);
         },
@@ -144,19 +157,54 @@ impl PerTarget {
 
     /// Appends the text exposition of every family that has a series.
     pub fn render(&self, out: &mut String) {
+        let mut cursor = Cursor::default();
+        while self.render_chunk(&mut cursor, out, usize::MAX) {}
+    }
+
+    /// Appends the next lines of the exposition, at most `max_targets` targets' worth, so a
+    /// scrape of a large fleet streams instead of building one big buffer (and never holds
+    /// the lock for long). Returns false once everything has been written.
+    pub fn render_chunk(&self, cursor: &mut Cursor, out: &mut String, max_targets: usize) -> bool {
         let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
-        for (name, help, write) in FAMILIES {
-            let start = out.len();
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
-            let head = out.len();
-            for s in targets.values() {
-                write(s, name, out);
+        while let Some((name, help, has, write)) = FAMILIES.get(cursor.family).copied() {
+            if cursor.after.is_none() {
+                if !targets.values().any(has) {
+                    cursor.family += 1;
+                    continue;
+                }
+                let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
             }
-            if out.len() == head {
-                out.truncate(start);
+            let from = match &cursor.after {
+                Some(after) => Bound::Excluded(after.as_str()),
+                None => Bound::Unbounded,
+            };
+            let mut last = None;
+            for (n, (key, s)) in targets
+                .range::<str, _>((from, Bound::Unbounded))
+                .enumerate()
+            {
+                if n == max_targets {
+                    cursor.after = last.map(str::to_string);
+                    return true;
+                }
+                write(s, name, out);
+                last = Some(key.as_str());
+            }
+            cursor.family += 1;
+            cursor.after = None;
+            if max_targets != usize::MAX {
+                return true;
             }
         }
+        false
     }
+}
+
+/// Where a chunked render stands: the family being written and the last target written.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    family: usize,
+    after: Option<String>,
 }
 
 /// Escapes a label value as the text format requires (`\`, newline, `"`).
@@ -195,5 +243,27 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("edgewatch_check_success"), "{out}");
+    }
+
+    #[test]
+    fn chunked_render_writes_the_same_text_as_one_render() {
+        let store = PerTarget::default();
+        for i in 0..7 {
+            let mut s = Series::new(&[format!("t{i}"), "ns".into(), "svc".into()]);
+            s.checks.push(("127.0.0.1".into(), "dns", 1.0));
+            if i % 3 == 0 {
+                s.failures.push(("".into(), "backend", "bad_status"));
+            }
+            store.replace(&format!("t{i}"), s);
+        }
+        let mut whole = String::new();
+        store.render(&mut whole);
+        let (mut chunked, mut cursor, mut chunks) = (String::new(), Cursor::default(), 0);
+        while store.render_chunk(&mut cursor, &mut chunked, 2) {
+            chunks += 1;
+        }
+        assert_eq!(chunked, whole);
+        assert!(chunks > 4, "{chunks} chunks");
+        assert_eq!(whole.matches("# TYPE").count(), 4, "{whole}");
     }
 }
