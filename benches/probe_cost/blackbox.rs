@@ -1,12 +1,13 @@
 //! blackbox_exporter (Debian's `prometheus-blackbox-exporter`), driven the way Prometheus uses
-//! it: `GET /probe?module=...&target=...`, `concurrency` requests at a time, each probe a fresh
-//! TLS connection (its http prober builds a new client per probe). Its module verifies the chain
+//! it: `GET /probe?module=...&target=...` on kept-alive connections, `concurrency` requests at a
+//! time, each probe a fresh TLS connection (its http prober builds a new client per probe). Its module verifies the chain
 //! against the bench root (`tls_config.ca_file`, `server_name`). The target is given as an IP
 //! address, so blackbox does no DNS lookup: that only flatters blackbox in the comparison.
 //! The exporter's CPU comes from /proc/<pid>/stat; this (driver) process's CPU is not counted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,7 +69,7 @@ pub async fn start(dir: &Path, ep: &Endpoints, core: Option<&str>) -> Blackbox {
         .expect("start blackbox_exporter");
     let request = format!(
         "GET /probe?module=bench_https&target=https://127.0.0.1:{}/ HTTP/1.1\r\n\
-         host: {listen}\r\nconnection: close\r\n\r\n",
+         host: {listen}\r\n\r\n",
         ep.port
     );
     let bb = Blackbox {
@@ -90,11 +91,29 @@ pub async fn start(dir: &Path, ep: &Endpoints, core: Option<&str>) -> Blackbox {
 impl Blackbox {
     /// Measures `count` probes through `/probe`, after `warmup` untimed ones.
     pub async fn round(&self, concurrency: usize, warmup: u64, count: u64) -> Round {
-        let listen: std::sync::Arc<str> = self.listen.as_str().into();
-        let request: std::sync::Arc<str> = self.request.as_str().into();
+        let listen: Arc<str> = self.listen.as_str().into();
+        let request: Arc<str> = self.request.as_str().into();
+        // Kept-alive connections to the exporter, as Prometheus keeps them.
+        let pool: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let probe = move || {
-            let (listen, request) = (listen.clone(), request.clone());
-            async move { probe(&listen, &request).await.unwrap_or(false) }
+            let (listen, request, pool) = (listen.clone(), request.clone(), pool.clone());
+            async move {
+                let idle = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let conn = match idle {
+                    Some(c) => c,
+                    None => match TcpStream::connect(&*listen).await {
+                        Ok(c) => c,
+                        Err(_) => return false,
+                    },
+                };
+                match probe(conn, &request).await {
+                    Ok((healthy, conn)) => {
+                        pool.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+                        healthy
+                    }
+                    Err(_) => false,
+                }
+            }
         };
         load::drive(concurrency, warmup, probe.clone()).await;
         let pid = self.child.id().to_string();
@@ -112,10 +131,80 @@ impl Blackbox {
     }
 }
 
-async fn probe(listen: &str, request: &str) -> std::io::Result<bool> {
-    let mut tcp = TcpStream::connect(listen).await?;
+/// One `/probe` request on a kept-alive connection; the body is read by its content-length or
+/// its chunks (Go's server chunks a body it did not know the length of).
+async fn probe(mut tcp: TcpStream, request: &str) -> std::io::Result<(bool, TcpStream)> {
     tcp.write_all(request.as_bytes()).await?;
-    let mut body = Vec::with_capacity(8192);
-    tcp.read_to_end(&mut body).await?;
-    Ok(String::from_utf8_lossy(&body).contains("\nprobe_success 1"))
+    let mut r = Reader {
+        buf: Vec::with_capacity(8192),
+        pos: 0,
+    };
+    let head = String::from_utf8_lossy(&r.until(&mut tcp, b"\r\n\r\n").await?).to_ascii_lowercase();
+    let mut body = Vec::new();
+    if let Some(length) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        body = r.exactly(&mut tcp, length).await?;
+    } else if head.contains("transfer-encoding: chunked") {
+        loop {
+            let line = r.until(&mut tcp, b"\r\n").await?;
+            let size = std::str::from_utf8(&line)
+                .ok()
+                .and_then(|l| usize::from_str_radix(l.trim().split(';').next()?, 16).ok())
+                .ok_or_else(|| std::io::Error::other("bad chunk size"))?;
+            body.extend(r.exactly(&mut tcp, size).await?);
+            r.exactly(&mut tcp, 2).await?;
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        return Err(std::io::Error::other("response without a length"));
+    }
+    let healthy = String::from_utf8_lossy(&body).contains("\nprobe_success 1");
+    Ok((healthy, tcp))
+}
+
+/// Buffered reads off the connection.
+struct Reader {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Reader {
+    async fn fill(&mut self, tcp: &mut TcpStream) -> std::io::Result<()> {
+        let mut chunk = [0u8; 8192];
+        let n = tcp.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    /// The bytes up to `delimiter` (consumed, not returned).
+    async fn until(&mut self, tcp: &mut TcpStream, delimiter: &[u8]) -> std::io::Result<Vec<u8>> {
+        loop {
+            if let Some(i) = self.buf[self.pos..]
+                .windows(delimiter.len())
+                .position(|w| w == delimiter)
+            {
+                let out = self.buf[self.pos..self.pos + i].to_vec();
+                self.pos += i + delimiter.len();
+                return Ok(out);
+            }
+            self.fill(tcp).await?;
+        }
+    }
+
+    async fn exactly(&mut self, tcp: &mut TcpStream, n: usize) -> std::io::Result<Vec<u8>> {
+        while self.buf.len() - self.pos < n {
+            self.fill(tcp).await?;
+        }
+        let out = self.buf[self.pos..self.pos + n].to_vec();
+        self.pos += n;
+        Ok(out)
+    }
 }
