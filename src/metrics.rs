@@ -225,7 +225,7 @@ impl Metrics {
         let ids = target_ids(t);
         let mut now = per_target::Series::new(&ids);
         for r in &outcome.results {
-            let address = r.address.map(|a| a.to_string()).unwrap_or_default();
+            let address = per_target::Address(r.address);
             let check = r.check.as_str();
             match r.status {
                 Status::Skip => continue,
@@ -234,7 +234,7 @@ impl Metrics {
                     self.check_failures_total
                         .with_label_values(&[check, r.reason_code])
                         .inc();
-                    now.failures.push((address.clone(), check, r.reason_code));
+                    now.failures.push((address, check, r.reason_code));
                 }
             }
             let value = if r.status == Status::Pass { 1.0 } else { 0.0 };
@@ -259,8 +259,8 @@ impl Metrics {
                     .and_then(|t| t.chain.first())
                     .and_then(certinfo::not_after)
                 {
-                    now.certs
-                        .push((e.address.ip().to_string(), not_after as f64));
+                    let address = per_target::Address(Some(e.address.ip()));
+                    now.certs.push((address, not_after as f64));
                 }
             }
             for (phase, secs) in phase_durations(obs) {

@@ -8,7 +8,9 @@
 //! (so a series the outcome no longer has is gone), and a scrape writes text directly.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -24,13 +26,13 @@ pub struct Series {
     /// `edgewatch_probe_last_timestamp_seconds`.
     pub timestamp: f64,
     /// `edgewatch_check_success`: (address, check, value).
-    pub checks: Vec<(String, &'static str, f64)>,
+    pub checks: Vec<(Address, &'static str, f64)>,
     /// `edgewatch_check_failure_info`: (address, check, reason).
-    pub failures: Vec<(String, &'static str, &'static str)>,
+    pub failures: Vec<(Address, &'static str, &'static str)>,
     /// `edgewatch_probe_phase_seconds`: (phase, seconds).
     pub phases: Vec<(&'static str, f64)>,
     /// `edgewatch_cert_not_after_timestamp_seconds`: (address, Unix seconds).
-    pub certs: Vec<(String, f64)>,
+    pub certs: Vec<(Address, f64)>,
 }
 
 impl Series {
@@ -44,6 +46,20 @@ impl Series {
                 escape(&ids[0])
             ),
             ..Default::default()
+        }
+    }
+}
+
+/// The `address` label: an IP address, or empty for target-level checks. Kept as the address
+/// itself (no string per series) and written as text only when scraped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address(pub Option<IpAddr>);
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => Ok(()),
         }
     }
 }
@@ -250,9 +266,10 @@ mod tests {
         let store = PerTarget::default();
         for i in 0..7 {
             let mut s = Series::new(&[format!("t{i}"), "ns".into(), "svc".into()]);
-            s.checks.push(("127.0.0.1".into(), "dns", 1.0));
+            s.checks
+                .push((Address(Some([127, 0, 0, 1].into())), "dns", 1.0));
             if i % 3 == 0 {
-                s.failures.push(("".into(), "backend", "bad_status"));
+                s.failures.push((Address(None), "backend", "bad_status"));
             }
             store.replace(&format!("t{i}"), s);
         }
