@@ -85,7 +85,7 @@ impl Table {
 /// The scale table (markdown) and the idle daemon's CPU.
 pub fn scale(results: &[ScaleResult], idle_cpu_s: f64, idle_window: Duration) -> String {
     let mut out = String::from(
-        "| targets | interval | window s | probes (ok) | CPU share of 1 core | CPU ms/probe | \
+        "| targets | interval | window s | probes (ok) / due | CPU share of 1 core | CPU ms/probe | \
          late (total) | lag <=0.1s / <=1s / all | peak RSS MiB | peak RSS after scrape MiB | \
          scrape CPU ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -98,12 +98,13 @@ pub fn scale(results: &[ScaleResult], idle_cpu_s: f64, idle_window: Duration) ->
         };
         let _ = writeln!(
             out,
-            "| {} | {}s | {:.1} | {} ({}) | {:.1}% | {:.3} | {} | {} / {} / {} | {:.1} | {:.1} | {:.0} |",
+            "| {} | {}s | {:.1} | {} ({}) / {:.0} | {:.1}% | {:.3} | {} | {} / {} / {} | {:.1} | {:.1} | {:.0} |",
             r.targets,
             r.interval_s,
             r.window_s,
             r.probes,
             r.ok,
+            r.targets as f64 * r.window_s / r.interval_s,
             r.cpu_share * 100.0,
             r.cpu_ms_per_probe,
             r.late,
