@@ -93,6 +93,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         metrics: metrics.clone(),
         observers: Arc::new(Observers::new(metrics.clone(), sinks)),
         interval: settings.interval,
+        epoch: tokio::time::Instant::now(),
     });
     let supervisor =
         tokio::spawn(Supervisor::new(shared, waiting, ready.clone()).run(rx, shutdown.clone()));
