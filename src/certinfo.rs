@@ -73,6 +73,13 @@ pub fn parse(der: &CertificateDer<'_>) -> Result<CertFacts, String> {
     })
 }
 
+/// `notAfter` of `der`, Unix seconds: [`parse`] without the names and digests, for callers
+/// that need only the expiry (metrics, on every probe).
+pub fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
+    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
+
 /// Lowercase hex of a serial's bytes without leading zero bytes or nibbles.
 pub fn serial_hex(raw: &[u8]) -> String {
     let hex = hex::encode(raw);

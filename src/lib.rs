@@ -5,6 +5,7 @@
 
 pub mod acm;
 pub mod alertmanager;
+pub mod app;
 pub mod certinfo;
 pub mod checks;
 pub mod cli;

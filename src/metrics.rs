@@ -3,8 +3,10 @@
 //! identity, addresses, check names and reason codes; never a formatted error message.
 //! README's "Metrics" table documents every series; keep the two in step.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+mod per_target;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
@@ -22,13 +24,8 @@ const TARGET_LABELS: [&str; 3] = ["target", "namespace", "service"];
 /// Every edgewatch metric, and what series each target has (so they can be removed).
 pub struct Metrics {
     registry: Registry,
-    check_success: GaugeVec,
-    check_failure: GaugeVec,
-    probe_success: GaugeVec,
-    probe_timestamp: GaugeVec,
-    phase_seconds: GaugeVec,
+    per_target: per_target::PerTarget,
     duration: HistogramVec,
-    cert_not_after: GaugeVec,
     /// `edgewatch_acm_cert_not_after_timestamp_seconds{target,namespace,service,arn}`.
     pub acm_not_after: GaugeVec,
     probes_total: IntCounterVec,
@@ -47,19 +44,12 @@ pub struct Metrics {
     pub acm_requests: IntCounterVec,
     /// Alertmanager posts by result.
     pub alertmanager_posts: IntCounterVec,
-    series: Mutex<HashMap<String, TargetSeries>>,
+    /// The ACM ARNs each target has an `acm_not_after` series for (so they can be removed).
+    arns: Mutex<HashMap<String, TargetArns>>,
 }
 
-/// The label sets one target currently has, per metric.
-#[derive(Default)]
-struct TargetSeries {
-    ids: [String; 3],
-    checks: HashSet<[String; 2]>,
-    failures: HashSet<[String; 3]>,
-    certs: HashSet<String>,
-    arns: HashSet<String>,
-    phases: HashSet<&'static str>,
-}
+/// A target's label values and the ARNs it has an `acm_not_after` series for.
+type TargetArns = ([String; 3], Vec<String>);
 
 fn gauge(registry: &Registry, name: &str, help: &str, extra: &[&str]) -> GaugeVec {
     let labels: Vec<&str> = TARGET_LABELS.iter().chain(extra).copied().collect();
@@ -140,42 +130,6 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1.0);
         Metrics {
-            check_success: gauge(
-                &r,
-                "edgewatch_check_success",
-                "1 if the check passed on the last probe, 0 if it failed; absent when skipped.",
-                &["address", "check"],
-            ),
-            check_failure: gauge(
-                &r,
-                "edgewatch_check_failure_info",
-                "1 while a check fails, with its reason code.",
-                &["address", "check", "reason"],
-            ),
-            probe_success: gauge(
-                &r,
-                "edgewatch_probe_success",
-                "1 if no check failed on the last probe of the target.",
-                &[],
-            ),
-            probe_timestamp: gauge(
-                &r,
-                "edgewatch_probe_last_timestamp_seconds",
-                "When the last probe of the target finished (Unix seconds).",
-                &[],
-            ),
-            phase_seconds: gauge(
-                &r,
-                "edgewatch_probe_phase_seconds",
-                "Duration of each phase of the last probe (slowest address).",
-                &["phase"],
-            ),
-            cert_not_after: gauge(
-                &r,
-                "edgewatch_cert_not_after_timestamp_seconds",
-                "notAfter of the leaf served at each address (Unix seconds).",
-                &["address"],
-            ),
             acm_not_after: gauge(
                 &r,
                 "edgewatch_acm_cert_not_after_timestamp_seconds",
@@ -218,12 +172,41 @@ impl Metrics {
             targets,
             discovery_synced,
             registry: r,
-            series: Mutex::new(HashMap::new()),
+            per_target: per_target::PerTarget::default(),
+            arns: Mutex::new(HashMap::new()),
         }
     }
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
+        let mut text = self.render_registry();
+        self.per_target.render(&mut text);
+        text
+    }
+
+    /// The exposition in chunks: the registered metrics, then the per-target series a few
+    /// hundred targets at a time, yielding between chunks. At 10,000 targets the text is
+    /// ~18 MB; streamed, a scrape neither holds it all in memory nor stalls the probes.
+    pub fn render_stream(
+        self: Arc<Self>,
+    ) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> + Send {
+        let head = self.render_registry();
+        let start = (self, Some(head), per_target::Cursor::default(), false);
+        futures::stream::unfold(start, |(m, head, mut cursor, done)| async move {
+            if let Some(head) = head {
+                return Some((Ok(head), (m, None, cursor, false)));
+            }
+            if done {
+                return None;
+            }
+            tokio::task::yield_now().await;
+            let mut chunk = String::with_capacity(64 * 1024);
+            let more = m.per_target.render_chunk(&mut cursor, &mut chunk, 256);
+            Some((Ok(chunk), (m, None, cursor, !more)))
+        })
+    }
+
+    fn render_registry(&self) -> String {
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)
@@ -240,14 +223,9 @@ impl Metrics {
     pub fn record(&self, outcome: &Outcome) {
         let t = &outcome.target;
         let ids = target_ids(t);
-        let id: [&str; 3] = [&ids[0], &ids[1], &ids[2]];
-        let mut now = TargetSeries {
-            ids: ids.clone(),
-            ..Default::default()
-        };
-
+        let mut now = per_target::Series::new(&ids);
         for r in &outcome.results {
-            let address = r.address.map(|a| a.to_string()).unwrap_or_default();
+            let address = per_target::Address(r.address);
             let check = r.check.as_str();
             match r.status {
                 Status::Skip => continue,
@@ -256,118 +234,79 @@ impl Metrics {
                     self.check_failures_total
                         .with_label_values(&[check, r.reason_code])
                         .inc();
-                    self.check_failure
-                        .with_label_values(&[id[0], id[1], id[2], &address, check, r.reason_code])
-                        .set(1.0);
-                    now.failures.insert([
-                        address.clone(),
-                        check.to_string(),
-                        r.reason_code.to_string(),
-                    ]);
+                    now.failures.push((address, check, r.reason_code));
                 }
             }
             let value = if r.status == Status::Pass { 1.0 } else { 0.0 };
-            self.check_success
-                .with_label_values(&[id[0], id[1], id[2], &address, check])
-                .set(value);
-            now.checks.insert([address, check.to_string()]);
+            now.checks.push((address, check, value));
         }
         let ok = outcome.ok();
-        self.probe_success
-            .with_label_values(&id)
-            .set(if ok { 1.0 } else { 0.0 });
+        now.success = if ok { 1.0 } else { 0.0 };
         self.probes_total
             .with_label_values(&[if ok { "success" } else { "failure" }])
             .inc();
-        let finished = std::time::SystemTime::now()
+        now.timestamp = std::time::SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        self.probe_timestamp.with_label_values(&id).set(finished);
 
+        let mut arns = Vec::new();
         if let Some(obs) = &outcome.observation {
             for e in &obs.endpoints {
-                if let Some(leaf) = e
+                if let Some(not_after) = e
                     .tls
                     .as_ref()
                     .and_then(|t| t.chain.first())
-                    .and_then(|d| certinfo::parse(d).ok())
+                    .and_then(certinfo::not_after)
                 {
-                    let address = e.address.ip().to_string();
-                    self.cert_not_after
-                        .with_label_values(&[id[0], id[1], id[2], &address])
-                        .set(leaf.not_after as f64);
-                    now.certs.insert(address);
+                    let address = per_target::Address(Some(e.address.ip()));
+                    now.certs.push((address, not_after as f64));
                 }
             }
             for (phase, secs) in phase_durations(obs) {
                 self.duration.with_label_values(&[phase]).observe(secs);
-                self.phase_seconds
-                    .with_label_values(&[id[0], id[1], id[2], phase])
-                    .set(secs);
-                now.phases.insert(phase);
+                now.phases.push((phase, secs));
             }
             for a in &obs.acm {
                 if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
                     self.acm_not_after
-                        .with_label_values(&[id[0], id[1], id[2], &a.arn])
+                        .with_label_values(&[&ids[0], &ids[1], &ids[2], &a.arn])
                         .set(not_after as f64);
-                    now.arns.insert(a.arn.clone());
+                    arns.push(a.arn.clone());
                 }
             }
         }
-        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(before) = series.insert(t.name.clone(), now) {
-            let now = &series[&t.name];
-            self.remove_stale(&before, now);
+        self.per_target.replace(&t.name, now);
+        let mut known = self.arns.lock().unwrap_or_else(|p| p.into_inner());
+        let before = if arns.is_empty() {
+            known.remove(&t.name)
+        } else {
+            known.insert(t.name.clone(), (ids, arns))
+        };
+        if let Some((ids, before)) = before {
+            let now: &[String] = known.get(&t.name).map_or(&[], |(_, a)| a);
+            for arn in before.iter().filter(|a| !now.contains(a)) {
+                let _ = self
+                    .acm_not_after
+                    .remove_label_values(&[&ids[0], &ids[1], &ids[2], arn]);
+            }
         }
     }
 
     /// Removes every series of the target named `name`.
     pub fn forget(&self, name: &str) {
+        self.per_target.remove(name);
         let removed = self
-            .series
+            .arns
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
-        if let Some(before) = removed {
-            let empty = TargetSeries {
-                ids: before.ids.clone(),
-                ..Default::default()
-            };
-            self.remove_stale(&before, &empty);
-            let id: [&str; 3] = [&before.ids[0], &before.ids[1], &before.ids[2]];
-            let _ = self.probe_success.remove_label_values(&id);
-            let _ = self.probe_timestamp.remove_label_values(&id);
-        }
-    }
-
-    fn remove_stale(&self, before: &TargetSeries, now: &TargetSeries) {
-        let i = &before.ids;
-        for [a, c] in before.checks.difference(&now.checks) {
-            let _ = self
-                .check_success
-                .remove_label_values(&[&i[0], &i[1], &i[2], a, c]);
-        }
-        for [a, c, r] in before.failures.difference(&now.failures) {
-            let _ = self
-                .check_failure
-                .remove_label_values(&[&i[0], &i[1], &i[2], a, c, r]);
-        }
-        for a in before.certs.difference(&now.certs) {
-            let _ = self
-                .cert_not_after
-                .remove_label_values(&[&i[0], &i[1], &i[2], a]);
-        }
-        for arn in before.arns.difference(&now.arns) {
-            let _ = self
-                .acm_not_after
-                .remove_label_values(&[&i[0], &i[1], &i[2], arn]);
-        }
-        for p in before.phases.difference(&now.phases) {
-            let _ = self
-                .phase_seconds
-                .remove_label_values(&[i[0].as_str(), &i[1], &i[2], p]);
+        if let Some((ids, arns)) = removed {
+            for arn in &arns {
+                let _ = self
+                    .acm_not_after
+                    .remove_label_values(&[&ids[0], &ids[1], &ids[2], arn]);
+            }
         }
     }
 }

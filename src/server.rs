@@ -35,7 +35,8 @@ async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        // Streamed: a large fleet's exposition is megabytes (see `Metrics::render_stream`).
+        axum::body::Body::from_stream(state.metrics.clone().render_stream()),
     )
 }
 

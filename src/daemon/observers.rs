@@ -18,13 +18,14 @@ pub trait OutcomeSink: Send + Sync {
     async fn forget(&self, name: &str);
 }
 
-type CheckKey = (CheckName, Option<IpAddr>);
+/// The last status of each (check, address) of a target, in the outcome's order.
+type Verdicts = Vec<(CheckName, Option<IpAddr>, Status)>;
 
 /// The daemon's fan-out of outcomes.
 pub struct Observers {
     metrics: Arc<Metrics>,
     sinks: Vec<Arc<dyn OutcomeSink>>,
-    last: Mutex<HashMap<String, HashMap<CheckKey, Status>>>,
+    last: Mutex<HashMap<String, Verdicts>>,
 }
 
 impl Observers {
@@ -58,34 +59,44 @@ impl Observers {
         }
     }
 
-    /// One log event per state change (pass→fail, fail→pass), not per probe.
+    /// One log event per state change (pass→fail, fail→pass), not per probe. Allocates only
+    /// the new verdict list (and formats only what it logs): it runs after every probe.
     fn log_changes(&self, outcome: &Outcome) {
         let name = &outcome.target.name;
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let first = !last.contains_key(name);
-        let before = last.entry(name.clone()).or_default();
-        let mut now = HashMap::with_capacity(outcome.results.len());
+        let before = last.get(name.as_str());
         for r in &outcome.results {
-            let key = (r.check, r.address);
-            now.insert(key, r.status);
-            let previous = before.get(&key).copied();
-            let address = r.address.map(|a| a.to_string()).unwrap_or_default();
+            let previous = before
+                .and_then(|b| b.iter().find(|(c, a, _)| *c == r.check && *a == r.address))
+                .map(|(_, _, s)| *s);
+            let address = || r.address.map(|a| a.to_string()).unwrap_or_default();
             match (previous, r.status) {
                 (Some(p), s) if p == s => {}
                 (None, Status::Fail) | (Some(_), Status::Fail) => tracing::warn!(
-                    target = %name, check = %r.check, %address, reason_code = r.reason_code,
-                    reason = %r.reason, from = previous.map(Status::as_str).unwrap_or("new"),
-                    "check failing"
+                    target = %name, check = %r.check, address = %address(),
+                    reason_code = r.reason_code, reason = %r.reason,
+                    from = previous.map(Status::as_str).unwrap_or("new"), "check failing"
                 ),
                 (Some(Status::Fail), s) => tracing::info!(
-                    target = %name, check = %r.check, %address, to = s.as_str(), "check recovered"
+                    target = %name, check = %r.check, address = %address(), to = s.as_str(),
+                    "check recovered"
                 ),
                 _ => {}
             }
         }
-        if first {
+        if before.is_none() {
             tracing::info!(target = %name, ok = outcome.ok(), "first probe of target");
         }
-        *before = now;
+        let now: Verdicts = outcome
+            .results
+            .iter()
+            .map(|r| (r.check, r.address, r.status))
+            .collect();
+        match last.get_mut(name.as_str()) {
+            Some(slot) => *slot = now,
+            None => {
+                last.insert(name.clone(), now);
+            }
+        }
     }
 }

@@ -22,7 +22,8 @@ struct Running {
 /// Applies target updates until the channel closes or `shutdown` fires.
 pub struct Supervisor {
     shared: Arc<LoopShared>,
-    by_source: BTreeMap<SourceId, Vec<Target>>,
+    /// Each source's targets; the running loops share these (one copy per target).
+    by_source: BTreeMap<SourceId, Vec<Arc<Target>>>,
     running: HashMap<String, Running>,
     tasks: JoinSet<()>,
     waiting_for: HashSet<SourceId>,
@@ -78,6 +79,7 @@ impl Supervisor {
                 }
             }
             TargetUpdate::Replace { source, targets } => {
+                let targets = targets.into_iter().map(Arc::new).collect();
                 self.by_source.insert(source, targets);
                 self.reconcile().await;
             }
@@ -86,7 +88,7 @@ impl Supervisor {
 
     /// Makes the running loops match the union of every source's targets.
     async fn reconcile(&mut self) {
-        let mut wanted: HashMap<String, Target> = HashMap::new();
+        let mut wanted: HashMap<String, Arc<Target>> = HashMap::new();
         for (source, targets) in &self.by_source {
             for t in targets {
                 if wanted.contains_key(&t.name) {
@@ -111,7 +113,7 @@ impl Supervisor {
         }
         for (name, target) in wanted {
             if let Some(r) = self.running.get(&name) {
-                if *r.target == target {
+                if r.target == target {
                     continue;
                 }
                 r.cancel.cancel();
@@ -121,7 +123,6 @@ impl Supervisor {
             } else {
                 tracing::info!(target = %name, "target added");
             }
-            let target = Arc::new(target);
             let cancel = CancellationToken::new();
             self.tasks.spawn(probe_loop(
                 target.clone(),

@@ -1,0 +1,82 @@
+//! edgewatch's probe path, in its own process: the daemon's per-probe work exactly — the
+//! `Engine` (DNS on the loopback server, TCP, TLS, HTTP, every judge) and then the daemon's
+//! observers (metrics, state-change log) — measured by this process's CPU accounting.
+//! Also writes the edgewatch config files the benchmark uses.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use edgewatch::acm::AcmEnricher;
+use edgewatch::checks::Status;
+use edgewatch::daemon::Observers;
+use edgewatch::engine::Engine;
+use edgewatch::metrics::Metrics;
+
+use crate::load;
+use crate::pki;
+use crate::procfs::Round;
+use crate::server::Endpoints;
+
+/// An edgewatch config probing `hosts` (names in the bench zone) on the bench endpoints.
+pub fn config(
+    dir: &Path,
+    ep: &Endpoints,
+    hosts: &[String],
+    interval: &str,
+    concurrency: usize,
+    listen: &str,
+    dns_cache: bool,
+) -> String {
+    let mut yaml = format!(
+        "interval: {interval}\nconcurrency: {concurrency}\nlisten: {listen}\n\
+         resolver:\n  nameservers: [\"{dns}\"]\n  timeout: 2s\n  cache: {dns_cache}\n\
+         tls:\n  ca_file: {ca}\nbackend:\n  path: /\n  expect_status: \"200\"\ntargets:\n",
+        dns = ep.dns,
+        ca = dir.join(pki::ROOT_PEM).display(),
+    );
+    for h in hosts {
+        let _ = writeln!(yaml, "  - host: {h}\n    port: {}", ep.port);
+    }
+    yaml
+}
+
+/// Measures `count` probes of the config's first target through edgewatch's daemon path.
+pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> Round {
+    let settings = edgewatch::config::load(Some(config), &[]).expect("bench config is valid");
+    let target = Arc::new(settings.targets[0].clone());
+    let metrics = Arc::new(Metrics::new());
+    // Built as `main` builds it for the daemon (the ACM enricher is a no-op unless enabled).
+    let acm = AcmEnricher::from_settings(&settings.acm, metrics.clone());
+    let engine = Arc::new(
+        Engine::new(&settings)
+            .expect("engine")
+            .with_enricher(Arc::new(acm)),
+    );
+    let observers = Arc::new(Observers::new(metrics, Vec::new()));
+    load::measure(concurrency, warmup, count, move || {
+        let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
+        async move {
+            let outcome = engine.run(target).await;
+            observers.observe(&outcome).await;
+            if !outcome.ok() {
+                report_failure(&outcome);
+            }
+            outcome.ok()
+        }
+    })
+    .await
+}
+
+/// Says why a probe failed (once per process): a failing probe measures nothing.
+fn report_failure(outcome: &edgewatch::outcome::Outcome) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
+            eprintln!(
+                "edgewatch probe failed: {} {}: {}",
+                r.check, r.reason_code, r.reason
+            );
+        }
+    });
+}

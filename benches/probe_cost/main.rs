@@ -1,0 +1,323 @@
+//! `probe_cost`: what one probe costs in CPU, edgewatch beside a bare rustls floor and
+//! blackbox_exporter, against the same loopback endpoints; then the edgewatch daemon at scale.
+//! See benches/README.md. `cargo bench --bench probe_cost` runs the full benchmark; under
+//! `cargo test` (no `--bench` argument) it runs a quick self-check: every tool completes a few
+//! probes and the daemon answers, and nothing about speed is asserted.
+//!
+//! One binary, several roles: the driver re-runs itself as `serve` (the endpoints), `floor` and
+//! `edgewatch` (the in-process tools), so each measured tool has a process of its own and the
+//! servers' CPU is never counted.
+
+mod blackbox;
+mod edgewatch;
+mod floor;
+mod load;
+mod pki;
+mod procfs;
+mod report;
+mod scale;
+mod server;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use procfs::Round;
+use server::Endpoints;
+
+/// Benchmark options (`cargo bench --bench probe_cost -- --rounds 7 ...`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Full benchmark (`--bench`, passed by cargo bench) or quick self-check.
+    pub full: bool,
+    /// Rounds per tool; the report shows medians.
+    pub rounds: usize,
+    /// Measured probes per round per tool.
+    pub probes: u64,
+    /// Probes in flight per tool.
+    pub concurrency: usize,
+    /// Target counts of the scale runs (empty: none).
+    pub scale: Vec<usize>,
+    /// Interval of the scale runs.
+    pub interval: Duration,
+    /// Measurement window of the scale runs.
+    pub window: Duration,
+    /// Core the measured tools are pinned to (`taskset -c`), when the machine has two or more.
+    pub tool_core: Option<String>,
+    /// Core the endpoints are pinned to.
+    pub server_core: Option<String>,
+    /// Set up the endpoints and configs, print how to run each role, and wait for Enter
+    /// (for profiling one role by hand, e.g. under callgrind).
+    pub hold: bool,
+}
+
+fn parse_options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let full = args.iter().any(|a| a == "--bench");
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let num =
+        |name: &str, default: u64| value(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let dur = |name: &str, default: &str| {
+        humantime::parse_duration(&value(name).unwrap_or_else(|| default.to_string()))
+            .expect("a duration such as 30s")
+    };
+    let two_cores = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    let scale = match value("--scale") {
+        Some(list) if list == "none" => Vec::new(),
+        Some(list) => list.split(',').filter_map(|n| n.parse().ok()).collect(),
+        None if full => vec![1000, 10000],
+        None => vec![20],
+    };
+    Options {
+        full,
+        rounds: num("--rounds", if full { 5 } else { 1 }) as usize,
+        probes: num("--probes", if full { 3000 } else { 20 }),
+        concurrency: num("--concurrency", 8) as usize,
+        scale,
+        interval: dur("--interval", if full { "30s" } else { "1s" }),
+        window: dur("--window", if full { "30s" } else { "2s" }),
+        tool_core: two_cores.then(|| value("--tool-core").unwrap_or_else(|| "0".into())),
+        server_core: two_cores.then(|| value("--server-core").unwrap_or_else(|| "1".into())),
+        hold: args.iter().any(|a| a == "--hold"),
+    }
+}
+
+/// `program` under `taskset -c core` when a core is given and taskset exists.
+pub fn pinned(core: Option<&str>, program: &Path) -> Command {
+    match core {
+        Some(core) if Path::new("/usr/bin/taskset").exists() => {
+            let mut c = Command::new("/usr/bin/taskset");
+            c.arg("-c").arg(core).arg(program);
+            c
+        }
+        _ => Command::new(program),
+    }
+}
+
+/// A loopback `127.0.0.1:port` free right now.
+pub fn free_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("bound").to_string()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let role = args.get(1).map(String::as_str).unwrap_or("");
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match role {
+        "serve" => current_thread_or_multi(true).block_on(server::serve(
+            Path::new(&args[2]),
+            args[3].parse().expect("ips"),
+            args[4].parse().expect("names"),
+        )),
+        "floor" => {
+            let round = current_thread_or_multi(false).block_on(floor::run(
+                args[2].parse().expect("address"),
+                &args[3],
+                Path::new(&args[4]),
+                args[5].parse().expect("concurrency"),
+                args[6].parse().expect("warmup"),
+                args[7].parse().expect("count"),
+            ));
+            println!("{}", serde_json::to_string(&round).expect("json"));
+        }
+        "edgewatch" => {
+            // The runtime the edgewatch binary picks: one worker per core, or a current-thread
+            // runtime on one core (the tools run pinned to one).
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let round = current_thread_or_multi(cores > 1).block_on(edgewatch::run(
+                Path::new(&args[2]),
+                args[3].parse().expect("concurrency"),
+                args[4].parse().expect("warmup"),
+                args[5].parse().expect("count"),
+            ));
+            println!("{}", serde_json::to_string(&round).expect("json"));
+        }
+        _ => {
+            let options = parse_options();
+            current_thread_or_multi(true).block_on(drive(options));
+        }
+    }
+}
+
+fn current_thread_or_multi(multi: bool) -> tokio::runtime::Runtime {
+    let mut b = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().expect("tokio runtime")
+}
+
+/// The endpoints' process; it exits when its stdin closes (with this handle).
+struct ServerProcess {
+    child: Child,
+    endpoints: Endpoints,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(dir: &Path, ips: u8, names: usize, core: Option<&str>) -> ServerProcess {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = pinned(core, &exe)
+        .args([
+            "serve",
+            &dir.display().to_string(),
+            &ips.to_string(),
+            &names.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the bench server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("server ready line");
+    let endpoints = serde_json::from_str(&line).expect("server endpoints JSON");
+    ServerProcess { child, endpoints }
+}
+
+/// Runs this binary as `role` pinned to `core` and reads the round it reports.
+fn run_role(core: Option<&str>, args: &[String]) -> Round {
+    let exe = std::env::current_exe().expect("own path");
+    let out = pinned(core, &exe)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run a bench role");
+    assert!(
+        out.status.success(),
+        "bench role {:?} failed: {}",
+        args[0],
+        out.status
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("")).expect("role result JSON")
+}
+
+async fn drive(o: Options) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    pki::write(&dir).expect("write the bench PKI");
+    let max_names = o.scale.iter().copied().max().unwrap_or(0);
+    let server = start_server(&dir, 4, max_names, o.server_core.as_deref());
+    let ep = server.endpoints.clone();
+    let core = o.tool_core.as_deref();
+    println!(
+        "probe_cost: {} rounds x {} probes, concurrency {}, tools on core {:?}, endpoints on core {:?}",
+        o.rounds, o.probes, o.concurrency, o.tool_core, o.server_core
+    );
+    let target = SocketAddr::from(([127, 0, 0, 1], ep.port));
+    let configs: Vec<(String, PathBuf)> =
+        [("edgewatch", true), ("edgewatch (no DNS cache)", false)]
+            .into_iter()
+            .map(|(name, cache)| {
+                let path = dir.join(format!("probe-cache-{cache}.yaml"));
+                let yaml = edgewatch::config(
+                    &dir,
+                    &ep,
+                    &[pki::ZONE.to_string()],
+                    "30s",
+                    o.concurrency,
+                    "127.0.0.1:0",
+                    cache,
+                );
+                std::fs::write(&path, yaml).expect("write config");
+                (name.to_string(), path)
+            })
+            .collect();
+    if o.hold {
+        hold(&dir, &ep, &configs);
+        return;
+    }
+    let bb = blackbox::start(&dir, &ep, core).await;
+    let warmup = (o.probes / 10).clamp(2, 200).to_string();
+    let (c, n) = (o.concurrency.to_string(), o.probes.to_string());
+    let mut table = report::Table::default();
+    for round in 1..=o.rounds {
+        let floor = run_role(
+            core,
+            &[
+                "floor".into(),
+                target.to_string(),
+                pki::ZONE.into(),
+                dir.join(pki::ROOT_PEM).display().to_string(),
+                c.clone(),
+                warmup.clone(),
+                n.clone(),
+            ],
+        );
+        table.add("floor (bare rustls)", floor);
+        for (name, path) in &configs {
+            let r = run_role(
+                core,
+                &[
+                    "edgewatch".into(),
+                    path.display().to_string(),
+                    c.clone(),
+                    warmup.clone(),
+                    n.clone(),
+                ],
+            );
+            table.add(name, r);
+        }
+        let r = bb.round(o.concurrency, o.probes / 10 + 2, o.probes).await;
+        table.add("blackbox_exporter", r);
+        println!("round {round}/{} done", o.rounds);
+        let _ = std::io::stdout().flush();
+    }
+    drop(bb);
+    table.check_complete(o.probes);
+    println!("\n{}", table.render());
+
+    let bin = Path::new(env!("CARGO_BIN_EXE_edgewatch"));
+    let mut results = Vec::new();
+    for &n in &o.scale {
+        let r = scale::run(&dir, &ep, bin, n, o.interval, o.window, core).await;
+        assert!(
+            r.probes > 0,
+            "the daemon with {n} targets completed no probe in the window"
+        );
+        results.push(r);
+    }
+    let idle_window = if o.full {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
+    let idle = scale::idle(&dir, &ep, bin, idle_window, core).await;
+    println!("{}", report::scale(&results, idle, idle_window));
+    drop(server);
+}
+
+/// Prints how to run each role against the running endpoints, then waits for Enter.
+fn hold(dir: &Path, ep: &Endpoints, configs: &[(String, PathBuf)]) {
+    let exe = std::env::current_exe().expect("own path");
+    let exe = exe.display();
+    println!("endpoints: {ep:?}; files in {}", dir.display());
+    println!(
+        "floor:     {exe} floor 127.0.0.1:{} {} {} 1 20 500",
+        ep.port,
+        pki::ZONE,
+        dir.join(pki::ROOT_PEM).display()
+    );
+    for (name, path) in configs {
+        println!("{name}: {exe} edgewatch {} 1 20 500", path.display());
+    }
+    println!("press Enter to stop");
+    let _ = std::io::stdin().read_line(&mut String::new());
+}

@@ -1,0 +1,191 @@
+//! Scale: the real `edgewatch` daemon with many targets (`t<i>.bench.test`, spread over the
+//! served loopback addresses) at a fixed interval, pinned to one core. After one interval of
+//! warm-up (every target has had its first probe), it measures one window: the CPU share of
+//! one core, probes done, peak RSS, and the late probes and lag histogram from `/metrics`.
+//! Also the idle daemon: one target every hour, so nothing is due while it is watched.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::procfs;
+use crate::server::{Endpoints, name_of};
+use crate::{edgewatch, pinned};
+
+/// What one scale run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleResult {
+    /// Targets configured.
+    pub targets: usize,
+    /// Probe interval, seconds.
+    pub interval_s: f64,
+    /// Measurement window, seconds.
+    pub window_s: f64,
+    /// Probes completed in the window (`edgewatch_probes_total`).
+    pub probes: u64,
+    /// Probes that passed every check.
+    pub ok: u64,
+    /// CPU seconds / window seconds (1.0 = one core busy).
+    pub cpu_share: f64,
+    /// CPU milliseconds per probe of the daemon in steady state.
+    pub cpu_ms_per_probe: f64,
+    /// `edgewatch_probes_late_total` at the end (whole run, warm-up included).
+    pub late: u64,
+    /// Cumulative `edgewatch_probe_schedule_lag_seconds` buckets: (le, count).
+    pub lag_buckets: Vec<(String, u64)>,
+    /// Peak RSS before the final scrape, KiB.
+    pub hwm_kib: u64,
+    /// Peak RSS after the final scrape (rendering /metrics), KiB.
+    pub hwm_after_scrape_kib: u64,
+    /// CPU milliseconds one /metrics scrape cost the daemon.
+    pub scrape_cpu_ms: f64,
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(
+    dir: &Path,
+    bin: &Path,
+    config: String,
+    core: Option<&str>,
+    tag: &str,
+) -> (Daemon, String) {
+    let listen = crate::free_port();
+    let config = config.replace("listen: LISTEN", &format!("listen: {listen}"));
+    let path = dir.join(format!("edgewatch-{tag}.yaml"));
+    std::fs::write(&path, config).expect("write config");
+    let log = std::fs::File::create(dir.join(format!("edgewatch-{tag}.log"))).expect("log file");
+    let child = pinned(core, bin)
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start edgewatch");
+    let until = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(&listen).await.is_err() {
+        assert!(Instant::now() < until, "edgewatch did not start listening");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (Daemon(child), listen)
+}
+
+/// Runs the daemon with `n` targets; measures one `window` after one `interval` of warm-up.
+pub async fn run(
+    dir: &Path,
+    ep: &Endpoints,
+    bin: &Path,
+    n: usize,
+    interval: Duration,
+    window: Duration,
+    core: Option<&str>,
+) -> ScaleResult {
+    let hosts: Vec<String> = (0..n).map(name_of).collect();
+    let secs = format!("{}ms", interval.as_millis());
+    let config = edgewatch::config(dir, ep, &hosts, &secs, 64, "LISTEN", true);
+    let (daemon, listen) = start(dir, bin, config, core, &n.to_string()).await;
+    let pid = daemon.0.id().to_string();
+    tokio::time::sleep(interval + Duration::from_secs(1)).await;
+    let before = Scrape::get(&listen).await;
+    let cpu0 = procfs::cpu_seconds(&pid);
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let cpu1 = procfs::cpu_seconds(&pid);
+    let window_s = started.elapsed().as_secs_f64();
+    let hwm_kib = procfs::status_kib(&pid, "VmHWM");
+    let after = Scrape::get(&listen).await;
+    let scrape_cpu_ms = (procfs::cpu_seconds(&pid) - cpu1) * 1e3;
+    let probes = after.probes.saturating_sub(before.probes);
+    ScaleResult {
+        targets: n,
+        interval_s: interval.as_secs_f64(),
+        window_s,
+        probes,
+        ok: after.ok.saturating_sub(before.ok),
+        cpu_share: (cpu1 - cpu0) / window_s,
+        cpu_ms_per_probe: (cpu1 - cpu0) * 1e3 / probes.max(1) as f64,
+        late: after.late,
+        lag_buckets: after.lag_buckets,
+        hwm_kib,
+        hwm_after_scrape_kib: procfs::status_kib(&pid, "VmHWM"),
+        scrape_cpu_ms,
+    }
+}
+
+/// CPU seconds an idle daemon (one target, probed hourly) uses over `window`, after start-up.
+pub async fn idle(
+    dir: &Path,
+    ep: &Endpoints,
+    bin: &Path,
+    window: Duration,
+    core: Option<&str>,
+) -> f64 {
+    let config = edgewatch::config(dir, ep, &[name_of(0)], "1h", 64, "LISTEN", true);
+    let (daemon, _) = start(dir, bin, config, core, "idle").await;
+    let pid = daemon.0.id().to_string();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu0 = procfs::cpu_seconds(&pid);
+    tokio::time::sleep(window).await;
+    procfs::cpu_seconds(&pid) - cpu0
+}
+
+/// The series of `/metrics` the scale run reads.
+#[derive(Debug, Default)]
+struct Scrape {
+    probes: u64,
+    ok: u64,
+    late: u64,
+    lag_buckets: Vec<(String, u64)>,
+}
+
+impl Scrape {
+    async fn get(listen: &str) -> Scrape {
+        let text = http_get(listen, "/metrics").await.expect("scrape /metrics");
+        let mut s = Scrape::default();
+        for line in text.lines() {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let value = value.parse::<f64>().unwrap_or(0.0) as u64;
+            if series.starts_with("edgewatch_probes_total{") {
+                s.probes += value;
+                if series.contains("\"success\"") {
+                    s.ok += value;
+                }
+            } else if series == "edgewatch_probes_late_total" {
+                s.late = value;
+            } else if let Some(le) = series
+                .strip_prefix("edgewatch_probe_schedule_lag_seconds_bucket{le=\"")
+                .and_then(|r| r.strip_suffix("\"}"))
+            {
+                s.lag_buckets.push((le.to_string(), value));
+            }
+        }
+        s
+    }
+}
+
+/// A plain HTTP/1.0 GET (no chunking); returns the body.
+pub async fn http_get(listen: &str, path: &str) -> std::io::Result<String> {
+    let mut tcp = TcpStream::connect(listen).await?;
+    tcp.write_all(format!("GET {path} HTTP/1.0\r\nhost: {listen}\r\n\r\n").as_bytes())
+        .await?;
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default())
+}

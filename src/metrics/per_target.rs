@@ -1,0 +1,286 @@
+//! The per-target series (check results, probe success and time, phase durations, served
+//! certificates' notAfter), kept compactly and written straight into the text exposition.
+//!
+//! Why not `GaugeVec`s: each child of one holds its own copy of the descriptor (name, help,
+//! label names) and every label pair as owned strings, about 1 KB a series; a target has ~16
+//! series, so 10,000 targets cost ~160 MB, and `Registry::gather` copies every series again on
+//! each scrape. Here a target's series are one small struct, replaced whole by each outcome
+//! (so a series the outcome no longer has is gone), and a scrape writes text directly.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::ops::Bound;
+use std::sync::Mutex;
+
+/// One target's series as of its last outcome.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Series {
+    /// `namespace="..."`, escaped.
+    ns: String,
+    /// `service="...",target="..."`, escaped.
+    svc_target: String,
+    /// `edgewatch_probe_success`.
+    pub success: f64,
+    /// `edgewatch_probe_last_timestamp_seconds`.
+    pub timestamp: f64,
+    /// `edgewatch_check_success`: (address, check, value).
+    pub checks: Vec<(Address, &'static str, f64)>,
+    /// `edgewatch_check_failure_info`: (address, check, reason).
+    pub failures: Vec<(Address, &'static str, &'static str)>,
+    /// `edgewatch_probe_phase_seconds`: (phase, seconds).
+    pub phases: Vec<(&'static str, f64)>,
+    /// `edgewatch_cert_not_after_timestamp_seconds`: (address, Unix seconds).
+    pub certs: Vec<(Address, f64)>,
+}
+
+impl Series {
+    /// Empty series of the target with these `target`, `namespace`, `service` label values.
+    pub fn new(ids: &[String; 3]) -> Self {
+        Series {
+            ns: format!("namespace=\"{}\"", escape(&ids[1])),
+            svc_target: format!(
+                "service=\"{}\",target=\"{}\"",
+                escape(&ids[2]),
+                escape(&ids[0])
+            ),
+            ..Default::default()
+        }
+    }
+}
+
+/// The `address` label: an IP address, or empty for target-level checks. Kept as the address
+/// itself (no string per series) and written as text only when scraped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address(pub Option<IpAddr>);
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Every target's series, by target name.
+#[derive(Default)]
+pub struct PerTarget {
+    targets: Mutex<BTreeMap<String, Series>>,
+}
+
+/// (name, help, whether a target has a series of it, writer of one target's lines).
+type Family = (
+    &'static str,
+    &'static str,
+    fn(&Series) -> bool,
+    fn(&Series, &str, &mut String),
+);
+
+/// The families, in name order.
+const FAMILIES: [Family; 6] = [
+    (
+        "edgewatch_cert_not_after_timestamp_seconds",
+        "notAfter of the leaf served at each address (Unix seconds).",
+        |s| !s.certs.is_empty(),
+        |s, name, out| {
+            for (a, v) in &s.certs {
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",{},{}}} {v}",
+                    s.ns, s.svc_target
+                );
+            }
+        },
+    ),
+    (
+        "edgewatch_check_failure_info",
+        "1 while a check fails, with its reason code.",
+        |s| !s.failures.is_empty(),
+        |s, name, out| {
+            for (a, c, r) in &s.failures {
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",check=\"{c}\",{},reason=\"{r}\",{}}} 1",
+                    s.ns, s.svc_target
+                );
+            }
+        },
+    ),
+    (
+        "edgewatch_check_success",
+        "1 if the check passed on the last probe, 0 if it failed; absent when skipped.",
+        |s| !s.checks.is_empty(),
+        |s, name, out| {
+            for (a, c, v) in &s.checks {
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",check=\"{c}\",{},{}}} {v}",
+                    s.ns, s.svc_target
+                );
+            }
+        },
+    ),
+    (
+        "edgewatch_probe_last_timestamp_seconds",
+        "When the last probe of the target finished (Unix seconds).",
+        |_| true,
+        |s, name, out| {
+            let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.timestamp);
+        },
+    ),
+    (
+        "edgewatch_probe_phase_seconds",
+        "Duration of each phase of the last probe (slowest address).",
+        |s| !s.phases.is_empty(),
+        |s, name, out| {
+            for (p, v) in &s.phases {
+                let _ = writeln!(out, "{name}{{{},phase=\"{p}\",{}}} {v}", s.ns, s.svc_target);
+            }
+        },
+    ),
+    (
+        "edgewatch_probe_success",
+        "1 if no check failed on the last probe of the target.",
+        |_| true,
+        |s, name, out| {
+            let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.success);
+        },
+    ),
+];
+
+impl PerTarget {
+    /// Replaces the series of the target named `name`; returns the ones it had.
+    pub fn replace(&self, name: &str, series: Series) -> Option<Series> {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        match targets.get_mut(name) {
+            Some(slot) => Some(std::mem::replace(slot, series)),
+            None => {
+                targets.insert(name.to_string(), series);
+                None
+            }
+        }
+    }
+
+    /// Removes the series of the target named `name`; returns them.
+    pub fn remove(&self, name: &str) -> Option<Series> {
+        self.targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+    }
+
+    /// Appends the text exposition of every family that has a series.
+    pub fn render(&self, out: &mut String) {
+        let mut cursor = Cursor::default();
+        while self.render_chunk(&mut cursor, out, usize::MAX) {}
+    }
+
+    /// Appends the next lines of the exposition, at most `max_targets` targets' worth, so a
+    /// scrape of a large fleet streams instead of building one big buffer (and never holds
+    /// the lock for long). Returns false once everything has been written.
+    pub fn render_chunk(&self, cursor: &mut Cursor, out: &mut String, max_targets: usize) -> bool {
+        let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((name, help, has, write)) = FAMILIES.get(cursor.family).copied() {
+            if cursor.after.is_none() {
+                if !targets.values().any(has) {
+                    cursor.family += 1;
+                    continue;
+                }
+                let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
+            }
+            let from = match &cursor.after {
+                Some(after) => Bound::Excluded(after.as_str()),
+                None => Bound::Unbounded,
+            };
+            let mut last = None;
+            for (n, (key, s)) in targets
+                .range::<str, _>((from, Bound::Unbounded))
+                .enumerate()
+            {
+                if n == max_targets {
+                    cursor.after = last.map(str::to_string);
+                    return true;
+                }
+                write(s, name, out);
+                last = Some(key.as_str());
+            }
+            cursor.family += 1;
+            cursor.after = None;
+            if max_targets != usize::MAX {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Where a chunked render stands: the family being written and the last target written.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    family: usize,
+    after: Option<String>,
+}
+
+/// Escapes a label value as the text format requires (`\`, newline, `"`).
+fn escape(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains(['\\', '\n', '"']) {
+        return v.into();
+    }
+    let mut s = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '"' => s.push_str("\\\""),
+            c => s.push(c),
+        }
+    }
+    s.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_labels_sorted_by_name() {
+        let store = PerTarget::default();
+        let mut s = Series::new(&["a\"b".into(), "ns".into(), "svc\\x".into()]);
+        s.phases.push(("dns", 0.5));
+        store.replace("t", s);
+        let mut out = String::new();
+        store.render(&mut out);
+        assert!(
+            out.contains(
+                r#"edgewatch_probe_phase_seconds{namespace="ns",phase="dns",service="svc\\x",target="a\"b"} 0.5"#
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("edgewatch_check_success"), "{out}");
+    }
+
+    #[test]
+    fn chunked_render_writes_the_same_text_as_one_render() {
+        let store = PerTarget::default();
+        for i in 0..7 {
+            let mut s = Series::new(&[format!("t{i}"), "ns".into(), "svc".into()]);
+            s.checks
+                .push((Address(Some([127, 0, 0, 1].into())), "dns", 1.0));
+            if i % 3 == 0 {
+                s.failures.push((Address(None), "backend", "bad_status"));
+            }
+            store.replace(&format!("t{i}"), s);
+        }
+        let mut whole = String::new();
+        store.render(&mut whole);
+        let (mut chunked, mut cursor, mut chunks) = (String::new(), Cursor::default(), 0);
+        while store.render_chunk(&mut cursor, &mut chunked, 2) {
+            chunks += 1;
+        }
+        assert_eq!(chunked, whole);
+        assert!(chunks > 4, "{chunks} chunks");
+        assert_eq!(whole.matches("# TYPE").count(), 4, "{whole}");
+    }
+}
