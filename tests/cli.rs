@@ -1,6 +1,7 @@
 //! The built binary end to end, on loopback: `--once` JSON and text reports with their exit
 //! codes for a passing and a failing run, and the daemon's `/metrics` over HTTP — the right
-//! values, and a target removed from the config (SIGHUP) no longer appearing.
+//! values (and an exposition `promtool check metrics` accepts), and a target removed from the
+//! config (SIGHUP) no longer appearing.
 
 mod support;
 
@@ -330,6 +331,7 @@ async fn daemon_metrics_show_the_right_values_and_a_removed_target_disappears() 
     has(&format!(
         r#"edgewatch_cert_not_after_timestamp_seconds{{address="127.0.0.1",namespace="",service="",target="good"}} {not_after}"#
     ));
+    promtool_check_metrics(&text);
     assert_eq!(scrape(listen, "/readyz").await.map(|r| r.0), Some(200));
     assert_eq!(scrape(listen, "/healthz").await.map(|r| r.0), Some(200));
 
@@ -352,6 +354,37 @@ async fn daemon_metrics_show_the_right_values_and_a_removed_target_disappears() 
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown on SIGTERM");
+}
+
+/// The exposition must pass Prometheus's own parser and linter (per-target series are written
+/// as text by edgewatch, not by the prometheus crate).
+fn promtool_check_metrics(text: &str) {
+    use std::io::Write;
+    let promtool = "/usr/bin/promtool";
+    assert!(
+        Path::new(promtool).exists(),
+        "{promtool} is missing: run .ci/install-test-deps.sh (Debian package prometheus)"
+    );
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn x509_not_after(der: &[u8]) -> i64 {
