@@ -7,6 +7,7 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
+use super::chain_memo::{self, VerifiedChains};
 use super::{CheckName, CheckResult};
 use crate::certinfo;
 
@@ -15,6 +16,8 @@ use crate::certinfo;
 pub struct ChainVerifier {
     anchors: Vec<TrustAnchor<'static>>,
     algorithms: WebPkiSupportedAlgorithms,
+    /// Chains that verified, so an identical chain is not re-verified every interval.
+    verified: VerifiedChains,
 }
 
 /// Why an extra CA bundle could not be used.
@@ -52,6 +55,7 @@ impl ChainVerifier {
         ChainVerifier {
             anchors,
             algorithms,
+            verified: VerifiedChains::default(),
         }
     }
 
@@ -68,6 +72,11 @@ impl ChainVerifier {
         let Some(leaf) = chain.first() else {
             return CheckResult::skip(check, "no_chain", "the server presented no certificate");
         };
+        let key = chain_memo::key(chain);
+        let passed = || CheckResult::pass(check, "chain verifies to a trusted root");
+        if self.verified.holds(&key, now.as_secs() as i64) {
+            return passed();
+        }
         let ee = match webpki::EndEntityCert::try_from(leaf) {
             Ok(ee) => ee,
             Err(e) => {
@@ -88,7 +97,10 @@ impl ChainVerifier {
             None,
         );
         match result {
-            Ok(_) => CheckResult::pass(check, "chain verifies to a trusted root"),
+            Ok(_) => {
+                self.verified.remember(key, chain);
+                passed()
+            }
             Err(err) => self.explain(err, chain, now),
         }
     }
@@ -230,4 +242,85 @@ pub fn read_anchors(path: &Path) -> Result<Vec<TrustAnchor<'static>>, CaBundleEr
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    use super::*;
+    use crate::checks::Status;
+
+    const DAY: u64 = 86_400;
+
+    /// A root (as the only extra anchor) and a leaf it signed, valid for `days` from now.
+    fn root_and_leaf(days: u64) -> (Vec<TrustAnchor<'static>>, Vec<CertificateDer<'static>>, u64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "memo test root");
+        let ca_key = KeyPair::generate().unwrap();
+        let root = ca.self_signed(&ca_key).unwrap();
+        let anchor = webpki::anchor_from_trusted_cert(root.der())
+            .unwrap()
+            .to_owned();
+        let mut leaf = CertificateParams::new(vec!["memo.example.test".to_string()]).unwrap();
+        leaf.not_before = epoch + Duration::from_secs(now - DAY);
+        leaf.not_after = epoch + Duration::from_secs(now + days * DAY);
+        let leaf = leaf
+            .signed_by(&KeyPair::generate().unwrap(), &Issuer::new(ca, ca_key))
+            .unwrap();
+        (vec![anchor], vec![leaf.der().clone()], now)
+    }
+
+    fn verifier(anchors: &[TrustAnchor<'static>]) -> ChainVerifier {
+        let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+        ChainVerifier::new(anchors, algs)
+    }
+
+    fn at(secs: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn a_verified_chain_is_remembered_and_passes_again_within_its_validity() {
+        let (anchors, chain, now) = root_and_leaf(30);
+        let v = verifier(&anchors);
+        assert_eq!(v.judge(&chain, at(now)).status, Status::Pass);
+        assert_eq!(v.verified.len(), 1);
+        assert_eq!(v.judge(&chain, at(now + 10 * DAY)).status, Status::Pass);
+    }
+
+    #[test]
+    fn the_memo_never_hides_expiry_or_a_different_chain() {
+        let (anchors, chain, now) = root_and_leaf(30);
+        let v = verifier(&anchors);
+        assert_eq!(v.judge(&chain, at(now)).status, Status::Pass);
+        let r = v.judge(&chain, at(now + 31 * DAY));
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "expired"));
+        // Another root of the same name but another key: its leaf is verified afresh and fails.
+        let (_, other, _) = root_and_leaf(30);
+        let r = v.judge(&other, at(now));
+        assert_eq!(
+            (r.status, r.reason_code),
+            (Status::Fail, "bad_signature"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn failures_are_not_remembered() {
+        let (_, chain, now) = root_and_leaf(30);
+        let v = verifier(&[]);
+        assert_eq!(v.judge(&chain, at(now)).status, Status::Fail);
+        assert!(v.verified.is_empty());
+    }
 }

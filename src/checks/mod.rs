@@ -5,6 +5,7 @@ pub mod acm;
 pub mod backend;
 pub mod cert;
 pub mod chain;
+pub mod chain_memo;
 pub mod client_ip;
 pub mod dns;
 pub mod tls;
