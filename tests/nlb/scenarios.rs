@@ -23,6 +23,14 @@ fn failing(report: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Brings up the stand-ins with `faults` and runs `edgewatch --once` against them.
+async fn scenario(faults: Faults) -> (i32, Value) {
+    let stage = Stage::start(faults).await;
+    stage
+        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
+        .await
+}
+
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["targets"][0]["checks"]
         .as_array()
@@ -45,10 +53,7 @@ fn only_failure(report: &Value, name: &str, code: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_everything_right_exits_0_and_the_backend_saw_the_probers_ip() {
-    let stage = Stage::start(Faults::default()).await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
+    let (code, report) = scenario(Faults::default()).await;
     assert_eq!(failing(&report), vec![], "{report:#}");
     assert_eq!(code, 0);
     for name in [
@@ -72,14 +77,11 @@ async fn s1_everything_right_exits_0_and_the_backend_saw_the_probers_ip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s2_proxy_protocol_off_fails_client_ip_naming_the_load_balancers_address() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         no_proxy_protocol: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "client_ip", "ip_mismatch");
     assert_eq!(code, 1);
     assert!(
@@ -94,14 +96,11 @@ async fn s2_proxy_protocol_off_fails_client_ip_naming_the_load_balancers_address
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_another_valid_cert_for_the_same_name_fails_cert_expected() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         other_cert: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "cert_expected", "mismatch");
     assert_eq!(code, 1);
     assert!(reason.contains("expected sha256:"), "{reason}");
@@ -113,14 +112,11 @@ async fn s3_another_valid_cert_for_the_same_name_fails_cert_expected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_dns_pointing_at_another_load_balancer_fails_dns_alias_naming_both() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         dns_to_other_lb: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "dns_alias", "wrong_target");
     assert_eq!(code, 1);
     assert!(reason.contains(OTHER_LB) && reason.contains(LB), "{reason}");
@@ -128,14 +124,11 @@ async fn s4_dns_pointing_at_another_load_balancer_fails_dns_alias_naming_both() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_backend_down_fails_backend_with_the_load_balancers_503() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         backend_down: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "backend", "bad_status");
     assert_eq!(code, 1);
     assert!(reason.contains("answered 503"), "{reason}");
@@ -145,14 +138,11 @@ async fn s5_backend_down_fails_backend_with_the_load_balancers_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_certificate_near_expiry_fails_cert_expiry() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         near_expiry: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "cert_expiry", "expiring");
     assert_eq!(code, 1);
     assert!(reason.contains("under the minimum of 14"), "{reason}");
@@ -160,15 +150,12 @@ async fn s6_certificate_near_expiry_fails_cert_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_acm_another_valid_cert_fails_cert_expected_against_the_acm_certificate() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         other_cert: true,
         expect_by_acm: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "cert_expected", "mismatch");
     assert_eq!(code, 1);
     assert!(reason.contains("arn:aws:acm:us-east-2:"), "{reason}");
@@ -178,14 +165,11 @@ async fn s3_acm_another_valid_cert_fails_cert_expected_against_the_acm_certifica
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_acm_certificate_stuck_in_pending_validation_fails_acm_status() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         acm_pending: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "acm_status", "pending_validation");
     assert_eq!(code, 1);
     assert!(reason.contains("PENDING_VALIDATION"), "{reason}");
@@ -193,14 +177,11 @@ async fn s6_acm_certificate_stuck_in_pending_validation_fails_acm_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_alias_records_to_the_right_load_balancer_exit_0() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         alias_records: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     assert_eq!(failing(&report), vec![], "{report:#}");
     assert_eq!(code, 0);
     assert_eq!(check(&report, "dns_alias")["status"], "pass");
@@ -208,15 +189,12 @@ async fn s1_alias_records_to_the_right_load_balancer_exit_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_alias_records_to_another_load_balancer_fail_dns_alias() {
-    let stage = Stage::start(Faults {
+    let (code, report) = scenario(Faults {
         alias_records: true,
         dns_to_other_lb: true,
         ..Faults::default()
     })
     .await;
-    let (code, report) = stage
-        .run_once(Path::new(env!("CARGO_BIN_EXE_edgewatch")))
-        .await;
     let reason = only_failure(&report, "dns_alias", "wrong_target");
     assert_eq!(code, 1);
     assert!(
