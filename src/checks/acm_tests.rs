@@ -36,21 +36,10 @@ fn target(arns: &[&str]) -> Target {
 }
 
 fn observation(acm: Vec<AcmObservation>) -> Observation {
+    let dns = DnsObservation::answered("shop.example.com", vec![]);
     Observation {
-        started_at: SystemTime::UNIX_EPOCH,
-        dns: DnsObservation {
-            name: "shop.example.com".into(),
-            cname_chain: vec![],
-            addresses: vec![],
-            failure: None,
-            duration: Duration::ZERO,
-        },
-        lb_dns: vec![],
-        endpoints: vec![],
-        deadline_exceeded: false,
-        duration: Duration::ZERO,
         acm,
-        egress_ip: None,
+        ..Observation::from_dns(SystemTime::UNIX_EPOCH, dns)
     }
 }
 

@@ -46,21 +46,11 @@ fn observation(
             http: Some(h),
         })
         .collect();
+    let dns = DnsObservation::answered("shop.example.com", vec![]);
     Observation {
-        started_at: SystemTime::UNIX_EPOCH,
-        dns: DnsObservation {
-            name: "shop.example.com".into(),
-            cname_chain: vec![],
-            addresses: vec![],
-            failure: None,
-            duration: Duration::ZERO,
-        },
-        lb_dns: vec![],
         endpoints,
-        deadline_exceeded: false,
-        duration: Duration::ZERO,
-        acm: vec![],
         egress_ip: egress,
+        ..Observation::from_dns(SystemTime::UNIX_EPOCH, dns)
     }
 }
 

@@ -112,7 +112,7 @@ fn list(addrs: &[IpAddr]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use super::*;
     use crate::probe::DnsFailure;
@@ -122,24 +122,15 @@ mod tests {
 
     fn answer(name: &str, cnames: &[&str], addrs: &[&str]) -> DnsObservation {
         DnsObservation {
-            name: name.into(),
             cname_chain: cnames.iter().map(|c| c.to_string()).collect(),
-            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-            failure: None,
-            duration: Duration::ZERO,
+            ..DnsObservation::answered(name, addrs.iter().map(|a| a.parse().unwrap()).collect())
         }
     }
 
     fn observation(dns: DnsObservation, lb_dns: Vec<DnsObservation>) -> Observation {
         Observation {
-            started_at: SystemTime::UNIX_EPOCH,
-            dns,
             lb_dns,
-            endpoints: Vec::new(),
-            deadline_exceeded: false,
-            duration: Duration::ZERO,
-            acm: Vec::new(),
-            egress_ip: None,
+            ..Observation::from_dns(SystemTime::UNIX_EPOCH, dns)
         }
     }
 

@@ -29,6 +29,19 @@ pub struct DnsObservation {
     pub duration: Duration,
 }
 
+impl DnsObservation {
+    /// `name` answered with `addresses` (no CNAME), in no time: a plain answer.
+    pub fn answered(name: &str, addresses: Vec<IpAddr>) -> Self {
+        DnsObservation {
+            name: name.to_string(),
+            cname_chain: Vec::new(),
+            addresses,
+            failure: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
 /// Why a name did not resolve to an address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]

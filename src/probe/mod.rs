@@ -35,6 +35,22 @@ pub struct Observation {
     pub egress_ip: Option<Result<IpAddr, String>>,
 }
 
+impl Observation {
+    /// What a probe knows once the friendly name is resolved: the DNS answer, nothing else yet.
+    pub fn from_dns(started_at: SystemTime, dns: DnsObservation) -> Self {
+        Observation {
+            started_at,
+            dns,
+            lb_dns: Vec::new(),
+            endpoints: Vec::new(),
+            deadline_exceeded: false,
+            duration: Duration::ZERO,
+            acm: Vec::new(),
+            egress_ip: None,
+        }
+    }
+}
+
 /// What happened at one resolved address.
 #[derive(Debug, Clone)]
 pub struct EndpointObservation {

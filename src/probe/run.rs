@@ -95,14 +95,11 @@ impl Prober {
         .await;
 
         Observation {
-            started_at,
-            dns,
             lb_dns,
             endpoints,
             deadline_exceeded: Instant::now() >= deadline,
             duration: started.elapsed(),
-            acm: Vec::new(),
-            egress_ip: None,
+            ..Observation::from_dns(started_at, dns)
         }
     }
 

@@ -75,22 +75,10 @@ fn settings(url: &str, egress_ip: Option<IpAddr>) -> ClientIpSettings {
 }
 
 fn observation() -> Observation {
-    Observation {
-        started_at: SystemTime::now(),
-        dns: DnsObservation {
-            name: "x.example.test".into(),
-            cname_chain: vec![],
-            addresses: vec![],
-            failure: None,
-            duration: Duration::ZERO,
-        },
-        lb_dns: vec![],
-        endpoints: vec![],
-        deadline_exceeded: false,
-        duration: Duration::ZERO,
-        acm: vec![],
-        egress_ip: None,
-    }
+    Observation::from_dns(
+        SystemTime::now(),
+        DnsObservation::answered("x.example.test", vec![]),
+    )
 }
 
 #[tokio::test]
