@@ -7,7 +7,6 @@ use rustls::pki_types::UnixTime;
 
 use super::*;
 use crate::checks::chain::ChainVerifier;
-use crate::checks::tls::TlsVersion;
 use crate::probe::{AcmDomainValidation, DnsObservation};
 use crate::target::TargetSource;
 
@@ -18,12 +17,10 @@ const ARN2: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/bbbb";
 
 fn ctx() -> JudgeContext {
     let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-    JudgeContext {
-        now: UnixTime::since_unix_epoch(Duration::from_secs(NOW as u64)),
-        verifier: Arc::new(ChainVerifier::new(&[], algs)),
-        min_days_left: 14,
-        min_tls_version: TlsVersion::Tls12,
-    }
+    JudgeContext::with_defaults(
+        UnixTime::since_unix_epoch(Duration::from_secs(NOW as u64)),
+        Arc::new(ChainVerifier::new(&[], algs)),
+    )
 }
 
 fn target(arns: &[&str]) -> Target {

@@ -258,7 +258,6 @@ mod tests {
     use super::*;
     use crate::checks::Status;
     use crate::checks::chain::ChainVerifier;
-    use crate::checks::tls::TlsVersion;
     use crate::probe::{AcmCertificate, AcmLookupFailure};
     use crate::target::TargetSource;
 
@@ -267,12 +266,10 @@ mod tests {
 
     fn ctx() -> JudgeContext {
         let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-        JudgeContext {
-            now: UnixTime::since_unix_epoch(Duration::from_secs(NOW as u64)),
-            verifier: Arc::new(ChainVerifier::new(&[], algs)),
-            min_days_left: 14,
-            min_tls_version: TlsVersion::Tls12,
-        }
+        JudgeContext::with_defaults(
+            UnixTime::since_unix_epoch(Duration::from_secs(NOW as u64)),
+            Arc::new(ChainVerifier::new(&[], algs)),
+        )
     }
 
     fn leaf(not_after: i64) -> CertFacts {

@@ -190,6 +190,23 @@ pub struct JudgeContext {
     pub min_tls_version: tls::TlsVersion,
 }
 
+impl JudgeContext {
+    /// `cert.min_days_left` when the config does not set it.
+    pub const DEFAULT_MIN_DAYS_LEFT: u32 = 14;
+    /// `tls.min_version` when the config does not set it.
+    pub const DEFAULT_MIN_TLS_VERSION: tls::TlsVersion = tls::TlsVersion::Tls12;
+
+    /// A context at `now` trusting `verifier`, with the default thresholds.
+    pub fn with_defaults(now: UnixTime, verifier: Arc<chain::ChainVerifier>) -> Self {
+        JudgeContext {
+            now,
+            verifier,
+            min_days_left: Self::DEFAULT_MIN_DAYS_LEFT,
+            min_tls_version: Self::DEFAULT_MIN_TLS_VERSION,
+        }
+    }
+}
+
 /// Judges one probe: every check, in report order.
 pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
     let mut results = Vec::new();

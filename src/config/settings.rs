@@ -8,6 +8,7 @@ use super::ConfigError;
 use rustls::pki_types::TrustAnchor;
 
 use super::file::ConfigFile;
+use crate::checks::JudgeContext;
 use crate::checks::chain::read_anchors;
 use crate::checks::tls::TlsVersion;
 use crate::discovery::static_targets;
@@ -132,7 +133,7 @@ pub fn validate(
         source_ip: file.source_ip,
     };
     let min_tls_version = match &file.tls.min_version {
-        None => TlsVersion::Tls12,
+        None => JudgeContext::DEFAULT_MIN_TLS_VERSION,
         Some(v) => TlsVersion::parse(v).ok_or_else(|| {
             ConfigError::new(
                 origin,
@@ -215,7 +216,10 @@ pub fn validate(
         min_tls_version,
         ca_file: file.tls.ca_file.clone(),
         extra_anchors,
-        min_days_left: file.cert.min_days_left.unwrap_or(14),
+        min_days_left: file
+            .cert
+            .min_days_left
+            .unwrap_or(JudgeContext::DEFAULT_MIN_DAYS_LEFT),
         backend,
         acm: AcmSettings {
             enabled: file.acm.enabled.unwrap_or(false),

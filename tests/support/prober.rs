@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgewatch::checks::chain::{ChainVerifier, read_anchors};
-use edgewatch::checks::tls::TlsVersion;
 use edgewatch::checks::{CheckName, CheckResult, JudgeContext};
 use edgewatch::outcome::{NoEnrichment, Outcome, probe_and_judge};
 use edgewatch::probe::dns::{ResolverSettings, build_resolver};
@@ -46,12 +45,7 @@ pub fn judge_context(ca_file: &Path) -> JudgeContext {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     let extra = read_anchors(ca_file).expect("the test root as a trust anchor");
     let verifier = ChainVerifier::new(&extra, provider.signature_verification_algorithms);
-    JudgeContext {
-        now: UnixTime::now(),
-        verifier: Arc::new(verifier),
-        min_days_left: 14,
-        min_tls_version: TlsVersion::Tls12,
-    }
+    JudgeContext::with_defaults(UnixTime::now(), Arc::new(verifier))
 }
 
 /// Probes and judges `target` through the library's entry point, with [`judge_context`].
