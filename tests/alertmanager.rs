@@ -177,13 +177,7 @@ async fn failing_checks_appear_in_alertmanager_are_reposted_and_resolve_on_recov
 #[tokio::test]
 async fn forgetting_a_target_resolves_its_alerts_only() {
     let am = start_alertmanager().await;
-    let metrics = Metrics::new();
-    let notifier = Notifier::new(
-        &format!("{}/", am.url),
-        Duration::from_secs(60),
-        metrics.alertmanager_posts.clone(),
-    )
-    .unwrap();
+    let (_metrics, notifier) = notifier_for(&format!("{}/", am.url));
     let gone = shop_target();
     let stays = Arc::new(Target::new("api.example.com", 8443, TargetSource::Config));
     let tls_fail = || {
@@ -207,14 +201,8 @@ async fn forgetting_a_target_resolves_its_alerts_only() {
 
 #[tokio::test]
 async fn unreachable_alertmanager_is_counted_not_fatal() {
-    let metrics = Metrics::new();
     let port = free_port(); // nothing listens there any more
-    let notifier = Notifier::new(
-        &format!("http://127.0.0.1:{port}"),
-        Duration::from_secs(60),
-        metrics.alertmanager_posts.clone(),
-    )
-    .unwrap();
+    let (metrics, notifier) = notifier_for(&format!("http://127.0.0.1:{port}"));
     let t = shop_target();
     let results = vec![CheckResult::fail(
         CheckName::Dns,
@@ -235,14 +223,8 @@ async fn unreachable_alertmanager_is_counted_not_fatal() {
 #[tokio::test]
 async fn alertmanager_rejecting_a_post_is_counted_as_rejected() {
     let am = start_alertmanager().await;
-    let metrics = Metrics::new();
     // A path Alertmanager answers with 404: the post is rejected, not an I/O error.
-    let notifier = Notifier::new(
-        &format!("{}/no-such-prefix", am.url),
-        Duration::from_secs(60),
-        metrics.alertmanager_posts.clone(),
-    )
-    .unwrap();
+    let (metrics, notifier) = notifier_for(&format!("{}/no-such-prefix", am.url));
     let t = shop_target();
     let results = vec![CheckResult::fail(
         CheckName::Dns,
@@ -306,4 +288,16 @@ async fn once_mode_posts_its_failing_checks_to_alertmanager() {
     let ends = a["endsAt"].as_str().unwrap();
     let starts = a["startsAt"].as_str().unwrap();
     assert!(ends > starts, "startsAt {starts}, endsAt {ends}");
+}
+
+/// A notifier posting to `url`, re-sending every minute, counting into fresh metrics.
+fn notifier_for(url: &str) -> (Metrics, Notifier) {
+    let metrics = Metrics::new();
+    let notifier = Notifier::new(
+        url,
+        Duration::from_secs(60),
+        metrics.alertmanager_posts.clone(),
+    )
+    .unwrap();
+    (metrics, notifier)
 }

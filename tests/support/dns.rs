@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::background::Background;
 use hickory_server::Server;
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, SOA, TXT};
@@ -17,7 +18,6 @@ use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::task::JoinHandle;
 
 const TTL: u32 = 60;
 const SERIAL: u32 = 1;
@@ -131,7 +131,7 @@ impl DnsServer {
 /// A "DNS server" that reads queries on UDP and TCP and never answers; stops when dropped.
 pub struct SilentDns {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    _task: Background,
 }
 
 impl SilentDns {
@@ -139,7 +139,7 @@ impl SilentDns {
     pub async fn start() -> io::Result<SilentDns> {
         let (udp, tcp) = bind_udp_and_tcp().await?;
         let addr = udp.local_addr()?;
-        let task = tokio::spawn(async move {
+        let task = Background::spawn(async move {
             let mut held = Vec::new();
             let mut buf = [0u8; 4096];
             loop {
@@ -153,18 +153,12 @@ impl SilentDns {
                 }
             }
         });
-        Ok(SilentDns { addr, task })
+        Ok(SilentDns { addr, _task: task })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-}
-
-impl Drop for SilentDns {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -9,9 +9,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::background::{Background, accept_each};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// How the peer misbehaves after accepting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,35 +29,20 @@ pub enum Hostility {
 /// A running hostile peer; stops when dropped.
 pub struct HostilePeer {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    _task: Background,
 }
 
 impl HostilePeer {
     /// Serves `hostility` to every connection on `listener`.
     pub fn serve(listener: TcpListener, hostility: Hostility) -> io::Result<HostilePeer> {
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                connections.spawn(misbehave(tcp, hostility));
-                while connections.try_join_next().is_some() {}
-            }
-        });
-        Ok(HostilePeer { addr, task })
+        let task = accept_each(listener, move |tcp| misbehave(tcp, hostility));
+        Ok(HostilePeer { addr, _task: task })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-}
-
-impl Drop for HostilePeer {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

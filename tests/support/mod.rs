@@ -21,6 +21,7 @@
 //! Misbehaving endpoints: `hostile::HostilePeer`; a silent resolver: `dns::SilentDns`.
 #![allow(dead_code)]
 
+pub mod background;
 pub mod dns;
 pub mod hostile;
 pub mod kube_api;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use rustls::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use super::background::{Background, accept_each};
 use super::pki::Leaf;
 
 /// What the server does once the TLS handshake is done.
@@ -105,7 +105,7 @@ pub async fn bind_one(ip: IpAddr) -> io::Result<TcpListener> {
 /// A running TLS server; stops when dropped.
 pub struct TlsServer {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    _task: Background,
 }
 
 impl TlsServer {
@@ -132,36 +132,21 @@ impl TlsServer {
             .map_err(io::Error::other)?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                let acceptor = acceptor.clone();
-                let reply = reply.clone();
-                connections.spawn(async move {
-                    if let Ok(tls) = acceptor.accept(tcp).await {
-                        let _ = answer(tls, &reply).await;
-                    }
-                });
-                // Reap finished connections so the set does not grow without bound.
-                while connections.try_join_next().is_some() {}
+        let task = accept_each(listener, move |tcp| {
+            let acceptor = acceptor.clone();
+            let reply = reply.clone();
+            async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let _ = answer(tls, &reply).await;
+                }
             }
         });
-        Ok(TlsServer { addr, task })
+        Ok(TlsServer { addr, _task: task })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        // Aborting the accept loop drops its JoinSet, which aborts every open connection.
-        self.task.abort();
     }
 }
 
