@@ -224,6 +224,12 @@ impl Metrics {
         let t = &outcome.target;
         let ids = target_ids(t);
         let mut now = per_target::Series::new(&ids);
+        // Exact capacities: 10,000 targets keep these lists between probes, and growing them by
+        // doubling would leave a third of them unused.
+        let judged = outcome.results.iter().filter(|r| r.status != Status::Skip);
+        now.checks.reserve_exact(judged.clone().count());
+        now.failures
+            .reserve_exact(judged.filter(|r| r.status == Status::Fail).count());
         for r in &outcome.results {
             let address = per_target::Address(r.address);
             let check = r.check.as_str();
@@ -252,6 +258,7 @@ impl Metrics {
 
         let mut arns = Vec::new();
         if let Some(obs) = &outcome.observation {
+            now.certs.reserve_exact(obs.endpoints.len());
             for e in &obs.endpoints {
                 if let Some(not_after) = e
                     .tls
@@ -263,9 +270,9 @@ impl Metrics {
                     now.certs.push((address, not_after as f64));
                 }
             }
-            for (phase, secs) in phase_durations(obs) {
+            now.phases = phase_durations(obs);
+            for &(phase, secs) in &now.phases {
                 self.duration.with_label_values(&[phase]).observe(secs);
-                now.phases.push((phase, secs));
             }
             for a in &obs.acm {
                 if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
@@ -328,7 +335,8 @@ pub fn target_ids(t: &Target) -> [String; 3] {
 
 /// (phase, seconds) of a probe: DNS, and the slowest address for connect, TLS and HTTP.
 fn phase_durations(obs: &crate::probe::Observation) -> Vec<(&'static str, f64)> {
-    let mut out = vec![("dns", obs.dns.duration.as_secs_f64())];
+    let mut out = Vec::with_capacity(5);
+    out.push(("dns", obs.dns.duration.as_secs_f64()));
     let slowest = |f: &dyn Fn(&crate::probe::EndpointObservation) -> Option<f64>| {
         obs.endpoints
             .iter()

@@ -79,8 +79,11 @@ impl Supervisor {
                 }
             }
             TargetUpdate::Replace { source, targets } => {
-                let targets = targets.into_iter().map(Arc::new).collect();
-                self.by_source.insert(source, targets);
+                // Not `collect()`: that would reuse the `Vec<Target>` buffer in place and keep
+                // all of it (5.6 MB at 10,000 targets) to hold 8-byte pointers.
+                let mut shared = Vec::with_capacity(targets.len());
+                shared.extend(targets.into_iter().map(Arc::new));
+                self.by_source.insert(source, shared);
                 self.reconcile().await;
             }
         }
