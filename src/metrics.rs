@@ -5,8 +5,7 @@
 
 mod per_target;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
@@ -19,15 +18,11 @@ use crate::checks::Status;
 use crate::outcome::Outcome;
 use crate::target::Target;
 
-const TARGET_LABELS: [&str; 3] = ["target", "namespace", "service"];
-
-/// Every edgewatch metric, and what series each target has (so they can be removed).
+/// Every edgewatch metric: the fleet-wide ones in a registry, the per-target ones as compact series.
 pub struct Metrics {
     registry: Registry,
     per_target: per_target::PerTarget,
     duration: HistogramVec,
-    /// `edgewatch_acm_cert_not_after_timestamp_seconds{target,namespace,service,arn}`.
-    pub acm_not_after: GaugeVec,
     probes_total: IntCounterVec,
     check_failures_total: IntCounterVec,
     /// Probes that started later than scheduled (by more than the tolerance).
@@ -44,20 +39,6 @@ pub struct Metrics {
     pub acm_requests: IntCounterVec,
     /// Alertmanager posts by result.
     pub alertmanager_posts: IntCounterVec,
-    /// The ACM ARNs each target has an `acm_not_after` series for (so they can be removed).
-    arns: Mutex<HashMap<String, TargetArns>>,
-}
-
-/// A target's label values and the ARNs it has an `acm_not_after` series for.
-type TargetArns = ([String; 3], Vec<String>);
-
-fn gauge(registry: &Registry, name: &str, help: &str, extra: &[&str]) -> GaugeVec {
-    let labels: Vec<&str> = TARGET_LABELS.iter().chain(extra).copied().collect();
-    let g = GaugeVec::new(Opts::new(name, help), &labels).expect("valid metric");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("registered once");
-    g
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -130,12 +111,6 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1.0);
         Metrics {
-            acm_not_after: gauge(
-                &r,
-                "edgewatch_acm_cert_not_after_timestamp_seconds",
-                "notAfter of the expected ACM certificate, as ACM reports it.",
-                &["arn"],
-            ),
             probes_total: counter(
                 &r,
                 "edgewatch_probes_total",
@@ -173,7 +148,6 @@ impl Metrics {
             discovery_synced,
             registry: r,
             per_target: per_target::PerTarget::default(),
-            arns: Mutex::new(HashMap::new()),
         }
     }
 
@@ -256,7 +230,6 @@ impl Metrics {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
 
-        let mut arns = Vec::new();
         if let Some(obs) = &outcome.observation {
             now.certs.reserve_exact(obs.endpoints.len());
             for e in &obs.endpoints {
@@ -274,47 +247,19 @@ impl Metrics {
             for &(phase, secs) in &now.phases {
                 self.duration.with_label_values(&[phase]).observe(secs);
             }
+            now.acm.reserve_exact(obs.acm.len());
             for a in &obs.acm {
                 if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
-                    self.acm_not_after
-                        .with_label_values(&[&ids[0], &ids[1], &ids[2], &a.arn])
-                        .set(not_after as f64);
-                    arns.push(a.arn.clone());
+                    now.acm.push((a.arn.clone(), not_after as f64));
                 }
             }
         }
         self.per_target.replace(&t.name, now);
-        let mut known = self.arns.lock().unwrap_or_else(|p| p.into_inner());
-        let before = if arns.is_empty() {
-            known.remove(&t.name)
-        } else {
-            known.insert(t.name.clone(), (ids, arns))
-        };
-        if let Some((ids, before)) = before {
-            let now: &[String] = known.get(&t.name).map_or(&[], |(_, a)| a);
-            for arn in before.iter().filter(|a| !now.contains(a)) {
-                let _ = self
-                    .acm_not_after
-                    .remove_label_values(&[&ids[0], &ids[1], &ids[2], arn]);
-            }
-        }
     }
 
     /// Removes every series of the target named `name`.
     pub fn forget(&self, name: &str) {
         self.per_target.remove(name);
-        let removed = self
-            .arns
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        if let Some((ids, arns)) = removed {
-            for arn in &arns {
-                let _ = self
-                    .acm_not_after
-                    .remove_label_values(&[&ids[0], &ids[1], &ids[2], arn]);
-            }
-        }
     }
 }
 

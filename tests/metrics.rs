@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use edgewatch::checks::{CheckName, CheckResult};
 use edgewatch::metrics::Metrics;
 use edgewatch::outcome::Outcome;
-use edgewatch::probe::{DnsObservation, EndpointObservation, Observation};
+use edgewatch::probe::{
+    AcmCertificate, AcmObservation, DnsObservation, EndpointObservation, Observation,
+};
 use edgewatch::target::{Target, TargetSource};
 
 fn target() -> Arc<Target> {
@@ -135,4 +137,39 @@ fn forgetting_a_target_removes_every_series_that_names_it() {
         text.contains(r#"edgewatch_probes_total{result="failure"} 1"#),
         "{text}"
     );
+}
+
+#[test]
+fn acm_not_after_follows_the_last_outcome_and_goes_with_the_target() {
+    let arn = "arn:aws:acm:us-east-2:123456789012:certificate/aaaa";
+    let with_acm = |arns: &[&str]| {
+        let mut o = outcome(&["127.0.0.1"], false);
+        let obs = o.observation.as_mut().unwrap();
+        obs.acm = arns
+            .iter()
+            .map(|a| AcmObservation {
+                arn: a.to_string(),
+                result: Ok(AcmCertificate {
+                    not_after: Some(1_900_000_000),
+                    ..Default::default()
+                }),
+            })
+            .collect();
+        o
+    };
+    let m = Metrics::new();
+    m.record(&with_acm(&[arn]));
+    let text = m.render();
+    assert!(
+        text.contains(&format!(
+            r#"edgewatch_acm_cert_not_after_timestamp_seconds{{arn="{arn}",{IDS}}} 1900000000"#
+        )),
+        "{text}"
+    );
+    m.record(&with_acm(&[]));
+    let text = m.render();
+    assert!(!text.contains("edgewatch_acm_cert_not_after"), "{text}");
+    m.record(&with_acm(&[arn]));
+    m.forget("tls-demo.example.com:443");
+    assert!(!m.render().contains("edgewatch_acm_cert_not_after"));
 }

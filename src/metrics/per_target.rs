@@ -1,5 +1,5 @@
 //! The per-target series (check results, probe success and time, phase durations, served
-//! certificates' notAfter), kept compactly and written straight into the text exposition.
+//! certificates' and ACM's notAfter), kept compactly and written straight into the text exposition.
 //!
 //! Why not `GaugeVec`s: each child of one holds its own copy of the descriptor (name, help,
 //! label names) and every label pair as owned strings, about 1 KB a series; a target has ~16
@@ -33,6 +33,8 @@ pub struct Series {
     pub phases: Vec<(&'static str, f64)>,
     /// `edgewatch_cert_not_after_timestamp_seconds`: (address, Unix seconds).
     pub certs: Vec<(Address, f64)>,
+    /// `edgewatch_acm_cert_not_after_timestamp_seconds`: (ARN, Unix seconds).
+    pub acm: Vec<(String, f64)>,
 }
 
 impl Series {
@@ -79,7 +81,18 @@ type Family = (
 );
 
 /// The families, in name order.
-const FAMILIES: [Family; 6] = [
+const FAMILIES: [Family; 7] = [
+    (
+        "edgewatch_acm_cert_not_after_timestamp_seconds",
+        "notAfter of the expected ACM certificate, as ACM reports it.",
+        |s| !s.acm.is_empty(),
+        |s, name, out| {
+            for (arn, v) in &s.acm {
+                let arn = escape(arn);
+                let _ = writeln!(out, "{name}{{arn=\"{arn}\",{},{}}} {v}", s.ns, s.svc_target);
+            }
+        },
+    ),
     (
         "edgewatch_cert_not_after_timestamp_seconds",
         "notAfter of the leaf served at each address (Unix seconds).",
