@@ -73,11 +73,17 @@ pub fn parse(der: &CertificateDer<'_>) -> Result<CertFacts, String> {
     })
 }
 
-/// `notAfter` of `der`, Unix seconds: [`parse`] without the names and digests, for callers
-/// that need only the expiry (metrics, on every probe).
-pub fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
+/// (notBefore, notAfter) of `der`, Unix seconds: [`parse`] without the names and digests, for
+/// callers on every probe that need only the validity (metrics, the verified-chain memo).
+pub fn validity(der: &CertificateDer<'_>) -> Option<(i64, i64)> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    Some(cert.validity().not_after.timestamp())
+    let v = cert.validity();
+    Some((v.not_before.timestamp(), v.not_after.timestamp()))
+}
+
+/// `notAfter` of `der`, Unix seconds (see [`validity`]).
+pub fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
+    validity(der).map(|(_, not_after)| not_after)
 }
 
 /// Lowercase hex of a serial's bytes without leading zero bytes or nibbles.

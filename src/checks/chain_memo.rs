@@ -9,7 +9,8 @@ use std::sync::Mutex;
 
 use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
-use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::certinfo;
 
 /// At most this many chains are remembered; past it the memo starts afresh (a fleet has far
 /// fewer distinct chains than targets).
@@ -67,10 +68,9 @@ impl VerifiedChains {
 fn validity_window(chain: &[CertificateDer<'_>]) -> Option<(i64, i64)> {
     let mut window = (i64::MIN, i64::MAX);
     for der in chain {
-        let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-        let validity = cert.validity();
-        window.0 = window.0.max(validity.not_before.timestamp());
-        window.1 = window.1.min(validity.not_after.timestamp());
+        let (not_before, not_after) = certinfo::validity(der)?;
+        window.0 = window.0.max(not_before);
+        window.1 = window.1.min(not_after);
     }
     Some(window)
 }
