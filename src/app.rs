@@ -88,7 +88,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         None => None,
     };
     if args.once {
-        return run_once(&args, &settings, &engine, notifier.as_deref(), kube).await;
+        return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
     }
     let mut sinks: Vec<Arc<dyn OutcomeSink>> = Vec::new();
     if let Some(notifier) = &notifier {
@@ -125,12 +125,12 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
 
 async fn run_once(
     args: &ProbeArgs,
-    settings: &Settings,
+    settings: Settings,
     engine: &Engine,
     notifier: Option<&Notifier>,
     kube: Option<(::kube::Client, KubernetesSettings)>,
 ) -> Result<u8, AppError> {
-    let mut targets = settings.targets.clone();
+    let mut targets = settings.targets;
     if let Some((client, k)) = kube {
         let filter = kube::ListFilter {
             namespaces: k.namespaces.clone(),
