@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::dns::{DnsServer, Zone};
+use support::monitoring_tools::promtool;
 use support::pki::{Leaf, Pki};
 use support::tls_server::{Reply, TlsServer, bind_one};
 use tokio::process::{Child, Command};
@@ -359,32 +360,8 @@ async fn daemon_metrics_show_the_right_values_and_a_removed_target_disappears() 
 /// The exposition must pass Prometheus's own parser and linter (per-target series are written
 /// as text by edgewatch, not by the prometheus crate).
 fn promtool_check_metrics(text: &str) {
-    use std::io::Write;
-    let promtool = "/usr/bin/promtool";
-    assert!(
-        Path::new(promtool).exists(),
-        "{promtool} is missing: run .ci/install-test-deps.sh (Debian package prometheus)"
-    );
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, out) = promtool(Path::new("."), &["check", "metrics"], text.as_bytes());
+    assert!(ok, "promtool check metrics: {out}");
 }
 
 fn x509_not_after(der: &[u8]) -> i64 {

@@ -3,16 +3,17 @@
 //! firing and silent and has a runbook section, the generated Kubernetes manifests match their
 //! sources, and the Grafana dashboards have the structure Grafana and the provisioning expect.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use edgewatch::alertmanager::alert;
 use edgewatch::checks::CheckName;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
-
-const PROMTOOL: &str = "promtool";
+use support::monitoring_tools::promtool;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,23 +25,6 @@ fn read(rel: &str) -> String {
 
 fn yaml(rel: &str) -> Yaml {
     serde_norway::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Runs promtool with `args` in `dir`; panics loudly when promtool is not installed.
-fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(PROMTOOL)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {PROMTOOL} ({e}): install Debian's `prometheus` package (.ci/install-test-deps.sh)")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 /// (alert name, rule) for every alerting rule in the rules file.
@@ -63,7 +47,7 @@ fn s<'a>(v: &'a Yaml, key: &str) -> &'a str {
 #[test]
 fn rules_pass_promtool_check() {
     let dir = root().join("deploy/prometheus");
-    let (ok, out) = promtool(&dir, &["check", "rules", "edgewatch-rules.yml"]);
+    let (ok, out) = promtool(&dir, &["check", "rules", "edgewatch-rules.yml"], b"");
     assert!(ok, "promtool check rules failed:\n{out}");
     assert!(out.contains("SUCCESS"), "{out}");
 }
@@ -80,7 +64,7 @@ fn rules_unit_tests_pass_and_cover_every_alert_firing_and_silent() {
     assert!(!files.is_empty(), "no promtool unit tests in {dir:?}");
     let mut args = vec!["test", "rules"];
     args.extend(files.iter().map(String::as_str));
-    let (ok, out) = promtool(&dir, &args);
+    let (ok, out) = promtool(&dir, &args, b"");
     assert!(ok, "promtool test rules failed:\n{out}");
 
     let (mut fires, mut silent) = (BTreeSet::new(), BTreeSet::new());

@@ -1,6 +1,7 @@
 //! Debian's Prometheus and Alertmanager as child processes on loopback, for the monitoring
-//! tests (tests/alertmanager.rs, tests/prometheus_e2e.rs). A missing tool panics with
-//! a message that says how to install it: these tests never skip.
+//! tests (tests/alertmanager.rs, tests/prometheus_e2e.rs), and promtool (tests/monitoring.rs,
+//! tests/cli.rs). A missing tool panics with a message that says how to install it: these tests
+//! never skip.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,37 @@ use std::time::{Duration, Instant};
 pub const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 /// Debian's Prometheus server.
 pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Prometheus's command-line tool (Debian package `prometheus`).
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// Runs promtool with `args` in `dir`, feeding it `stdin`; returns whether it succeeded and
+/// its stdout and stderr. Panics, saying how to install it, when promtool is missing.
+pub fn promtool(dir: &Path, args: &[&str], stdin: &[u8]) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(PROMTOOL)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {PROMTOOL} ({e}): install Debian's `prometheus` package (.ci/install-test-deps.sh)")
+        });
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("write promtool's stdin");
+    let out = child.wait_with_output().expect("promtool's output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
 
 /// A child process killed (and reaped) on drop, with its base URL and a temp dir it owns.
 pub struct Server {
