@@ -14,7 +14,8 @@ use edgewatch::target::{Target, TargetSource};
 use serde_json::Value;
 
 mod support;
-use monitoring_tools::{Server as Alertmanager, free_port, start_alertmanager};
+use monitoring_tools::{Server as Alertmanager, start_alertmanager};
+use support::free_port;
 use support::monitoring_tools;
 
 /// Alerts Alertmanager currently holds (active; resolved ones are not listed).

@@ -12,13 +12,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::free_port;
 use support::pki::Pki;
 use support::tls_server::{Reply, TlsServer, bind_one};
 
 mod support;
-use support::monitoring_tools::{
-    Server, free_port, start_alertmanager, start_prometheus, wait_ready,
-};
+use support::monitoring_tools::{Server, start_alertmanager, start_prometheus, wait_ready};
 
 /// Expressions that legitimately return no data here, and why.
 const NO_DATA_ALLOWED: &[(&str, &str)] = &[

@@ -120,7 +120,7 @@ async fn ten_concurrent_lookups_of_one_arn_make_one_call() {
 
 #[tokio::test]
 async fn acm_refusing_connections_is_unreachable_within_the_timeout() {
-    let dead = format!("http://127.0.0.1:{}", moto::free_port());
+    let dead = format!("http://127.0.0.1:{}", crate::support::free_port());
     let mut opts = options(moto::client_options(&dead), false);
     opts.timeout = Duration::from_secs(3);
     let (acm, metrics) = lookup(opts);

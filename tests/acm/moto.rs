@@ -4,7 +4,7 @@
 //! when the test process exits without dropping (the shared instance lives in a static).
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
@@ -29,12 +29,6 @@ pub fn shared() -> &'static Moto {
     MOTO.get_or_init(Moto::start)
 }
 
-/// A loopback port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("local addr").port()
-}
-
 fn moto_on_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -52,7 +46,7 @@ impl Moto {
                  Install it with: pip install 'moto[server]'"
             );
         };
-        let port = free_port();
+        let port = crate::support::free_port();
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
         let script = format!(
             "\"$0\" -H 127.0.0.1 -p {port} >\"$1\" 2>&1 & m=$!; read _; kill $m; wait $m; rm -f \"$1\""

@@ -104,7 +104,7 @@ async fn unknown_arn_or_acm_down_skips_unless_acm_is_required() {
     let moto = moto::shared();
     let cert = pki::cert("shop.example.com", 90);
     let arn = unknown_arn("us-east-2");
-    let dead = moto::client_options(&format!("http://127.0.0.1:{}", moto::free_port()));
+    let dead = moto::client_options(&format!("http://127.0.0.1:{}", crate::support::free_port()));
     for (client, kind) in [(moto.client_options(), "not_found"), (dead, "unreachable")] {
         for required in [false, true] {
             let outcome = probe(&cert, &[&arn], options(client.clone(), required)).await;

@@ -13,7 +13,9 @@ use k8s_openapi::api::core::v1::Service;
 use serde_json::Value;
 
 use crate::support::dns::{DnsServer, Zone};
+use crate::support::free_port;
 use crate::support::kube_api::KubeApi;
+use crate::support::monitoring_tools::wait_ready;
 use crate::support::pki::Pki;
 use crate::support::tls_server::{Reply, TlsServer, bind_one};
 
@@ -42,11 +44,6 @@ fn service(name: &str, host: &str, port: u16) -> Service {
         .ingress;
     ingress.as_mut().unwrap()[0].hostname = Some(LB.into());
     s
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
-    l.local_addr().unwrap().port()
 }
 
 struct Stage {
@@ -134,18 +131,12 @@ async fn daemon_probes_added_services_posts_events_and_drops_deleted_ones() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while get(&format!("http://127.0.0.1:{}/readyz", s.listen))
-        .await
-        .map(|r| r.0)
-        != Some(200)
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz never turned ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The daemon's log goes to this test's stderr.
+    wait_ready(
+        &format!("http://127.0.0.1:{}/readyz", s.listen),
+        String::new,
+    )
+    .await;
 
     s.api.apply(&service("myapp", "app.example.test", port));
     let target = format!("target=\"dev/myapp/app.example.test:{port}\"");

@@ -228,7 +228,7 @@ async fn oversized_heads_and_garbage_are_refused_and_the_server_lives_on() {
 
 #[tokio::test]
 async fn the_echo_subcommand_serves_with_the_downward_api_identity_and_stops_on_sigterm() {
-    let port = crate::haproxy::free_port(std::net::Ipv4Addr::new(127, 0, 0, 20));
+    let port = crate::support::free_port_on(std::net::Ipv4Addr::new(127, 0, 0, 20));
     let addr = sa(&format!("127.0.0.20:{port}"));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
         .args([

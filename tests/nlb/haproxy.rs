@@ -117,9 +117,3 @@ impl Drop for Haproxy {
         let _ = self.child.wait();
     }
 }
-
-/// A port free on `ip` (bound, then released).
-pub fn free_port(ip: Ipv4Addr) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).expect("bind a loopback port");
-    l.local_addr().expect("addr").port()
-}

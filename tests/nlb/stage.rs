@@ -12,8 +12,9 @@ use std::time::Duration;
 use edgewatch::echo::{EchoSettings, ProxyMode};
 use tokio::sync::oneshot;
 
-use crate::haproxy::{Haproxy, HaproxyConfig, free_port};
+use crate::haproxy::{Haproxy, HaproxyConfig};
 use crate::support::dns::{DnsServer, Zone};
+use crate::support::free_port_on;
 use crate::support::pki::{Leaf, Pki};
 
 /// The friendly name clients use.
@@ -90,7 +91,7 @@ impl Stage {
         };
 
         let (backend, echo_stop) = if faults.backend_down {
-            let port = free_port(ECHO_IP);
+            let port = free_port_on(ECHO_IP);
             (SocketAddr::from((ECHO_IP, port)), None)
         } else {
             let listener = tokio::net::TcpListener::bind((ECHO_IP, 0))
@@ -109,7 +110,7 @@ impl Stage {
             (addr, Some(tx))
         };
 
-        let port = free_port(LB_IP);
+        let port = free_port_on(LB_IP);
         let haproxy = Haproxy::start(&HaproxyConfig {
             lb_ips: vec![LB_IP, OTHER_LB_IP],
             port,

@@ -29,3 +29,16 @@ pub mod monitoring_tools;
 pub mod pki;
 pub mod prober;
 pub mod tls_server;
+
+use std::net::{Ipv4Addr, TcpListener};
+
+/// A port nothing listens on at 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    free_port_on(Ipv4Addr::LOCALHOST)
+}
+
+/// A port nothing listens on at `ip` (bound, then released).
+pub fn free_port_on(ip: Ipv4Addr) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
+    listener.local_addr().expect("local addr").port()
+}

@@ -3,10 +3,11 @@
 //! tests/cli.rs). A missing tool panics with a message that says how to install it: these tests
 //! never skip.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 /// Debian's Alertmanager.
 pub const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
@@ -65,15 +66,6 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
     }
-}
-
-/// A loopback port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `program` with `args` (its log in `dir/log.txt`), then waits for `url/-/ready`.
