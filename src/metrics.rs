@@ -160,7 +160,9 @@ impl Metrics {
 
     /// The exposition in chunks: the registered metrics, then the per-target series a few
     /// hundred targets at a time, yielding between chunks. At 10,000 targets the text is
-    /// ~18 MB; streamed, a scrape neither holds it all in memory nor stalls the probes.
+    /// ~18 MB; streamed, a scrape neither holds it all in memory nor stalls the probes. So a
+    /// scrape is not a snapshot: an outcome recorded mid-scrape shows only in the families
+    /// written after it (as with collectors gathered one by one).
     pub fn render_stream(
         self: Arc<Self>,
     ) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> + Send {
