@@ -1,24 +1,17 @@
 //! edgewatch: verifies the way in to services behind TLS-terminating load balancers, from the
-//! outside, the way a client would. Data flows one way: discover → probe → judge → export.
+//! outside, the way a client would. Data flows one way, and the folders are that flow:
+//! `discovery` → `probe` → `checks` (judge) → `pipeline` (one target end to end) → `export` →
+//! `run` (the daemon and `--once`). An import never points back up the flow.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod acm;
-pub mod alertmanager;
-pub mod app;
-pub mod certinfo;
 pub mod checks;
 pub mod cli;
 pub mod config;
-pub mod daemon;
 pub mod discovery;
 pub mod echo;
-pub mod egress;
-pub mod engine;
-pub mod metrics;
-pub mod once;
-pub mod outcome;
+pub mod export;
+pub mod pipeline;
 pub mod probe;
-pub mod report;
-pub mod server;
-pub mod target;
+pub mod run;
+pub mod timefmt;

@@ -6,8 +6,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use edgewatch::app;
 use edgewatch::cli::{Cli, Command, LogFormat};
+use edgewatch::run::app;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

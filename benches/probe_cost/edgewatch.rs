@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use edgewatch::acm::AcmEnricher;
 use edgewatch::checks::Status;
-use edgewatch::daemon::Observers;
-use edgewatch::engine::Engine;
-use edgewatch::metrics::Metrics;
+use edgewatch::export::metrics::Metrics;
+use edgewatch::pipeline::engine::Engine;
+use edgewatch::probe::acm::AcmEnricher;
+use edgewatch::run::daemon::Observers;
 
 use crate::load;
 use crate::pki;
@@ -69,7 +69,7 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
 }
 
 /// Says why a probe failed (once per process): a failing probe measures nothing.
-fn report_failure(outcome: &edgewatch::outcome::Outcome) {
+fn report_failure(outcome: &edgewatch::pipeline::outcome::Outcome) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {

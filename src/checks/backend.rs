@@ -2,8 +2,8 @@
 //! is accepted.
 
 use super::{CheckName, CheckResult};
+use crate::discovery::target::Target;
 use crate::probe::EndpointObservation;
-use crate::target::Target;
 
 /// Judges the HTTP exchange at one address.
 pub fn judge_endpoint(target: &Target, endpoint: &EndpointObservation) -> Option<CheckResult> {

@@ -4,10 +4,10 @@
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::{CheckName, CheckResult, JudgeContext};
-use crate::certinfo::{self, CertFacts};
+use crate::discovery::target::{ExpectedCert, Target};
+use crate::probe::certinfo::{self, CertFacts};
 use crate::probe::{AcmObservation, EndpointObservation, Observation};
-use crate::report::rfc3339;
-use crate::target::{ExpectedCert, Target};
+use crate::timefmt::rfc3339;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -258,8 +258,8 @@ mod tests {
     use super::*;
     use crate::checks::Status;
     use crate::checks::chain::ChainVerifier;
+    use crate::discovery::target::TargetSource;
     use crate::probe::{AcmCertificate, AcmLookupFailure};
-    use crate::target::TargetSource;
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_800_000_000;

@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
 use super::chain_memo::{self, VerifiedChains};
 use super::{CheckName, CheckResult};
-use crate::certinfo;
+use crate::probe::certinfo;
 
 /// Trust anchors and signature algorithms; built once, shared by every judgement.
 #[derive(Debug)]
@@ -199,14 +199,14 @@ fn expired_member(chain: &[CertificateDer<'static>], now: UnixTime, expired: boo
             return format!(
                 "{which} `{}` expired at {}",
                 f.subject,
-                crate::report::rfc3339(f.not_after)
+                crate::timefmt::rfc3339(f.not_after)
             );
         }
         if !expired && f.not_before > now {
             return format!(
                 "{which} `{}` is not valid before {}",
                 f.subject,
-                crate::report::rfc3339(f.not_before)
+                crate::timefmt::rfc3339(f.not_before)
             );
         }
     }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
-use crate::certinfo;
+use crate::probe::certinfo;
 
 /// At most this many chains are remembered; past it the memo starts afresh (a fleet has far
 /// fewer distinct chains than targets).

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::{CheckName, CheckResult};
+use crate::discovery::target::Target;
 use crate::probe::dns::normalise_name;
 use crate::probe::{DnsObservation, Observation};
-use crate::target::Target;
 
 /// Judges the friendly name's resolution and its alias to the load balancer.
 pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
@@ -115,8 +115,8 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::discovery::target::TargetSource;
     use crate::probe::DnsFailure;
-    use crate::target::TargetSource;
 
     const LB: &str = "k8s-dev-myapp-0123.elb.us-east-2.amazonaws.com";
 

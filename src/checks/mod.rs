@@ -17,8 +17,8 @@ use std::sync::Arc;
 use rustls::pki_types::UnixTime;
 use serde::Serialize;
 
+use crate::discovery::target::{Target, TargetSource};
 use crate::probe::Observation;
-use crate::target::{Target, TargetSource};
 
 /// The checks edgewatch makes. The string names are a public interface (JSON, metrics, alerts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -12,9 +12,9 @@ use crate::checks::JudgeContext;
 use crate::checks::chain::read_anchors;
 use crate::checks::tls::TlsVersion;
 use crate::discovery::static_targets;
+use crate::discovery::target::{BackendSpec, StatusRanges, Target};
 use crate::probe::ProbeSettings;
 use crate::probe::dns::ResolverSettings;
-use crate::target::{BackendSpec, StatusRanges, Target};
 
 /// The default address of `/metrics`, `/healthz`, `/readyz`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9815";

@@ -23,8 +23,8 @@ use tokio::time::Instant;
 use super::convert::service_to_targets;
 use super::{SourceId, TargetUpdate, UpdateSender};
 use crate::config::settings::KubernetesSettings;
-use crate::metrics::Metrics;
-use crate::target::{BackendSpec, Target};
+use crate::discovery::target::{BackendSpec, Target};
+use crate::export::metrics::Metrics;
 
 /// How long the watch waits for more changes before sending the new set.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);

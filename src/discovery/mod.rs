@@ -3,11 +3,11 @@
 //! tasks. Sources do I/O; turning their input into targets is pure (see `static_targets`).
 
 pub mod convert;
-pub mod events;
 pub mod kube;
 pub mod static_targets;
+pub mod target;
 
-use crate::target::Target;
+use crate::discovery::target::Target;
 
 /// Identifies one source of targets, so that one source's update never touches another's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

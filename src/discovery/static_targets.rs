@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 
-use crate::certinfo::normalise_serial;
 use crate::config::file::{ExpectedCertEntry, TargetEntry};
-use crate::target::{BackendSpec, ClientIpSpec, ExpectedCert, StatusRanges, Target, TargetSource};
+use crate::discovery::target::{
+    BackendSpec, ClientIpSpec, ExpectedCert, StatusRanges, Target, TargetSource,
+};
+use crate::probe::certinfo::normalise_serial;
 
 /// Parses `host`, `host:port` or `https://host[:port][/path]` into (host, port, path).
 pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), String> {

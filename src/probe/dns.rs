@@ -25,7 +25,10 @@ pub struct DnsObservation {
     /// Why resolution failed, when it did.
     pub failure: Option<DnsFailure>,
     /// Time taken.
-    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "crate::timefmt::serialize_ms"
+    )]
     pub duration: Duration,
 }
 

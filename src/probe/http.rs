@@ -43,7 +43,10 @@ pub struct HttpObservation {
     /// Why the exchange failed, when it did.
     pub failure: Option<HttpFailure>,
     /// Time from sending the request to the end of the (bounded) body.
-    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "crate::timefmt::serialize_ms"
+    )]
     pub duration: Duration,
 }
 

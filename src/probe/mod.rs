@@ -1,7 +1,11 @@
 //! Probing: DNS, TCP, TLS and HTTP against one target. Observes and records facts and timings;
 //! never decides pass or fail (that is `checks`). A probe's result is an [`Observation`].
 
+pub mod acm;
+pub mod certinfo;
 pub mod dns;
+pub mod egress;
+pub mod enrich;
 pub mod http;
 pub mod run;
 pub mod tls;
@@ -150,19 +154,4 @@ pub struct AcmLookupFailure {
     pub message: String,
     /// Whether the config requires ACM (`acm.required`): then the judge fails instead of skipping.
     pub required: bool,
-}
-
-/// Milliseconds as f64, for reports.
-pub fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn millis_rounds_to_microseconds() {
-        assert_eq!(millis(Duration::from_micros(1500)), 1.5);
-    }
 }

@@ -16,7 +16,7 @@ use super::dns::{self, DnsObservation};
 use super::http::{self, HttpFailure};
 use super::tls::{self, TlsFailure};
 use super::{ConnectFailure, EndpointObservation, Observation};
-use crate::target::Target;
+use crate::discovery::target::Target;
 
 /// Timeouts and the source address of probes.
 #[derive(Debug, Clone, PartialEq, Eq)]

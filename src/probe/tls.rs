@@ -31,7 +31,10 @@ pub struct TlsObservation {
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
-    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_ms")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "crate::timefmt::serialize_ms"
+    )]
     pub duration: Duration,
 }
 

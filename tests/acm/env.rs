@@ -5,9 +5,9 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use edgewatch::acm::AcmEnricher;
 use edgewatch::config;
-use edgewatch::metrics::Metrics;
+use edgewatch::export::metrics::Metrics;
+use edgewatch::probe::acm::AcmEnricher;
 
 use crate::{calls, moto, pki};
 

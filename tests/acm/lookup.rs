@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_acm::config::SharedCredentialsProvider;
-use edgewatch::acm::AcmClientOptions;
-use edgewatch::certinfo;
+use edgewatch::probe::acm::AcmClientOptions;
+use edgewatch::probe::certinfo;
 use futures::future::join_all;
 
 use crate::moto::{self, Moto};

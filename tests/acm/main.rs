@@ -6,18 +6,19 @@
 
 mod env;
 mod lookup;
-mod moto;
 mod pipeline;
 mod pki;
 mod standin;
 #[path = "../support/mod.rs"]
 mod support;
 
+use support::moto;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use edgewatch::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions};
-use edgewatch::metrics::Metrics;
+use edgewatch::export::metrics::Metrics;
+use edgewatch::probe::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions};
 
 /// moto's fixed account.
 pub const ACCOUNT: &str = "123456789012";

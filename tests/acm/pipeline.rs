@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use edgewatch::acm::{AcmEnricher, AcmLookupOptions};
 use edgewatch::checks::{CheckName, CheckResult, Status};
 use edgewatch::config;
-use edgewatch::engine::Engine;
-use edgewatch::metrics::Metrics;
-use edgewatch::outcome::Outcome;
-use edgewatch::target::{ExpectedCert, Target, TargetSource};
+use edgewatch::discovery::target::{ExpectedCert, Target, TargetSource};
+use edgewatch::export::metrics::Metrics;
+use edgewatch::pipeline::engine::Engine;
+use edgewatch::pipeline::outcome::Outcome;
+use edgewatch::probe::acm::{AcmEnricher, AcmLookupOptions};
 
 use crate::moto;
 use crate::{lookup, options, pki, unknown_arn};
@@ -60,7 +60,7 @@ async fn serving_the_acm_certificate_passes_cert_expected_and_acm_status() {
     // ACM's not-after is exported beside the served one.
     let metrics = Metrics::new();
     metrics.record(&outcome);
-    let not_after = edgewatch::certinfo::parse(cert.leaf_der())
+    let not_after = edgewatch::probe::certinfo::parse(cert.leaf_der())
         .unwrap()
         .not_after;
     let text = metrics.render();
@@ -86,8 +86,8 @@ async fn serving_another_valid_certificate_fails_cert_expected_naming_both_sides
     let outcome = probe(&served, &[&arn], options(moto.client_options(), false)).await;
     let r = result(&outcome, CheckName::CertExpected);
     assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
-    let served_sha = hex::encode(edgewatch::certinfo::sha256(served.leaf_der()));
-    let acm_sha = hex::encode(edgewatch::certinfo::sha256(in_acm.leaf_der()));
+    let served_sha = hex::encode(edgewatch::probe::certinfo::sha256(served.leaf_der()));
+    let acm_sha = hex::encode(edgewatch::probe::certinfo::sha256(in_acm.leaf_der()));
     for part in [&served_sha, &acm_sha, &arn] {
         assert!(
             r.reason.contains(part.as_str()),

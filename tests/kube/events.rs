@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use edgewatch::checks::{CheckName, CheckResult};
 use edgewatch::discovery::convert::service_to_targets;
-use edgewatch::discovery::events::EventPublisher;
-use edgewatch::outcome::Outcome;
-use edgewatch::target::BackendSpec;
+use edgewatch::discovery::target::BackendSpec;
+use edgewatch::export::events::EventPublisher;
+use edgewatch::pipeline::outcome::Outcome;
 
 use crate::myapp;
 use crate::support::kube_api::KubeApi;
@@ -123,7 +123,7 @@ async fn static_targets_get_no_events() {
     let events = EventPublisher::new(api.client().await, None);
     let mut o = outcome(false);
     let mut t = (*o.target).clone();
-    t.source = edgewatch::target::TargetSource::Config;
+    t.source = edgewatch::discovery::target::TargetSource::Config;
     o.target = Arc::new(t);
     events.observe(&o).await;
     assert!(api.requests().is_empty(), "{:?}", api.requests());

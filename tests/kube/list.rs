@@ -1,7 +1,7 @@
 //! `list_once` (what `--once` uses): filters, paging, and a named Service's errors.
 
 use edgewatch::discovery::kube::{Error, ListFilter, list_once};
-use edgewatch::target::BackendSpec;
+use edgewatch::discovery::target::BackendSpec;
 
 use crate::support::kube_api::KubeApi;
 use crate::{myapp, service, target_names};

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgewatch::config::settings::KubernetesSettings;
+use edgewatch::discovery::target::{BackendSpec, Target};
 use edgewatch::discovery::{SourceId, TargetUpdate};
-use edgewatch::metrics::Metrics;
-use edgewatch::target::{BackendSpec, Target};
+use edgewatch::export::metrics::Metrics;
 use k8s_openapi::api::core::v1::Service;
 use tokio::sync::mpsc;
 

@@ -11,10 +11,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use edgewatch::config::settings::ClientIpSettings;
-use edgewatch::egress::{EgressEnricher, EgressError};
-use edgewatch::outcome::Enricher;
+use edgewatch::discovery::target::{ClientIpSpec, Target, TargetSource};
+use edgewatch::probe::egress::{EgressEnricher, EgressError};
+use edgewatch::probe::enrich::Enricher;
 use edgewatch::probe::{DnsObservation, Observation};
-use edgewatch::target::{ClientIpSpec, Target, TargetSource};
 
 /// How the reflector answers.
 #[derive(Clone, Copy)]

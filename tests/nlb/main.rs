@@ -3,17 +3,16 @@
 //! runs `--once`. Also the echo server's and the egress reflector's own loopback tests.
 //!
 //! Needs haproxy (`/usr/sbin/haproxy`, Debian package `haproxy`) and, for the ACM variants,
-//! moto's server (`moto_server`, reused from `tests/acm/moto.rs`); fails loudly without them.
+//! moto's server (`moto_server`, from `tests/support/moto.rs`); fails loudly without them.
 //! `tests/nlb/run-standins.sh` brings the same stand-ins up by hand. Certificates and DNS come
 //! from the shared `tests/support` (test PKI, hickory server).
 
 mod echo_server;
 mod egress;
 mod haproxy;
-#[allow(dead_code)]
-#[path = "../acm/moto.rs"]
-mod moto;
 mod scenarios;
 mod stage;
 #[path = "../support/mod.rs"]
 mod support;
+
+use support::moto;

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::target::StatusRanges;
+use edgewatch::discovery::target::StatusRanges;
 
 use super::support::prober::{fast_settings, only};
 use super::support::tls_server::Reply;

@@ -2,7 +2,7 @@
 //! and a good chain passes every check.
 
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::target::ExpectedCert;
+use edgewatch::discovery::target::ExpectedCert;
 
 use super::support::prober::{fast_settings, only};
 use super::support::tls_server::Reply;
@@ -11,7 +11,7 @@ use super::{PKI, probe_single, probe_single_with, target};
 const NAME: &str = "app.example.test";
 
 fn assert_check(
-    outcome: &edgewatch::outcome::Outcome,
+    outcome: &edgewatch::pipeline::outcome::Outcome,
     check: CheckName,
     status: Status,
     code: &str,

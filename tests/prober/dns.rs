@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::outcome::Outcome;
+use edgewatch::discovery::target::Target;
+use edgewatch::pipeline::outcome::Outcome;
 use edgewatch::probe::ProbeSettings;
-use edgewatch::target::Target;
 
 use super::support::dns::{DnsServer, SilentDns, Zone};
 use super::support::prober::{fast_settings, only, probe, prober, result};

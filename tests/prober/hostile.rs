@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::outcome::Outcome;
+use edgewatch::pipeline::outcome::Outcome;
 use edgewatch::probe::ProbeSettings;
 
 use super::support::dns::{DnsServer, Zone};

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::outcome::Outcome;
+use edgewatch::pipeline::outcome::Outcome;
 
 use super::support::dns::{DnsServer, Zone};
 use super::support::pki::Leaf;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use edgewatch::checks::tls::TlsVersion;
 use edgewatch::checks::{CheckName, Status};
-use edgewatch::outcome::Outcome;
+use edgewatch::pipeline::outcome::Outcome;
 
 use super::support::dns::{DnsServer, Zone};
 use super::support::prober::{fast_settings, judge_context, only, probe_with, prober};

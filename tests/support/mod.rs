@@ -1,9 +1,9 @@
-//! Loopback test infrastructure shared by the integration tests (`mod support;` from
-//! `tests/<area>.rs`): a regenerable test PKI, real DNS servers, real TLS servers and hostile
+//! Loopback test infrastructure shared by the integration suites (each suite is a folder
+//! `tests/<suite>/main.rs` that includes this one with `#[path = "../support/mod.rs"] mod support;`): a regenerable test PKI, real DNS servers, real TLS servers and hostile
 //! peers. Everything binds to 127.0.0.0/8 (or ::1) only and stops when its handle is dropped.
 //! Everything that binds must be called inside a tokio runtime.
 //!
-//! Typical use (see `tests/prober.rs`):
+//! Typical use (see `tests/prober/main.rs`):
 //!
 //! ```text
 //! let pki = pki::Pki::new();                      // or one shared LazyLock<Pki>
@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Several addresses on one port (an NLB's per-zone addresses): `tls_server::bind_same_port`.
-//! A Kubernetes API server (Services list/watch, Events): `kube_api::KubeApi`.
+//! A Kubernetes API server (Services list/watch, Events): `kube_api::KubeApi`; moto's server: `moto`.
 //! Misbehaving endpoints: `hostile::HostilePeer`; a silent resolver: `dns::SilentDns`.
 #![allow(dead_code)]
 
@@ -26,6 +26,7 @@ pub mod dns;
 pub mod hostile;
 pub mod kube_api;
 pub mod monitoring_tools;
+pub mod moto;
 pub mod pki;
 pub mod prober;
 pub mod tls_server;

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use edgewatch::checks::chain::{ChainVerifier, read_anchors};
 use edgewatch::checks::{CheckName, CheckResult, JudgeContext};
-use edgewatch::outcome::{NoEnrichment, Outcome, probe_and_judge};
+use edgewatch::discovery::target::Target;
+use edgewatch::pipeline::outcome::{Outcome, probe_and_judge};
 use edgewatch::probe::dns::{ResolverSettings, build_resolver};
+use edgewatch::probe::enrich::NoEnrichment;
 use edgewatch::probe::{ProbeSettings, Prober};
-use edgewatch::target::Target;
 use rustls::pki_types::UnixTime;
 
 /// Timeouts short enough for a fast suite, long enough for loopback: 1 s per phase, 3 s total.

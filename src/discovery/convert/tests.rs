@@ -1,0 +1,275 @@
+//! Fixtures for `service_to_targets`: the reference Service of issue 3 and its variants.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
+
+use super::*;
+use crate::discovery::target::ClientIpSpec;
+
+const REFERENCE: &str = include_str!("../../../tests/fixtures/k8s/myapp.yaml");
+const BROKEN: &str = include_str!("../../../tests/fixtures/k8s/myapp-broken.yaml");
+const ARN: &str =
+    "arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e";
+const LB: &str = "k8s-dev-myapp-0123456789-0123456789abcdef.elb.us-east-2.amazonaws.com";
+
+fn reference() -> Service {
+    serde_norway::from_str(REFERENCE).expect("reference fixture parses")
+}
+
+fn with(mut svc: Service, key: &str, value: Option<&str>) -> Service {
+    let a = svc.metadata.annotations.get_or_insert_default();
+    match value {
+        Some(v) => a.insert(key.to_string(), v.to_string()),
+        None => a.remove(key),
+    };
+    svc
+}
+
+fn targets(svc: &Service) -> Vec<Target> {
+    service_to_targets(svc, &BackendSpec::default()).expect("selected")
+}
+
+fn names(ts: &[Target]) -> Vec<&str> {
+    ts.iter().map(|t| t.name.as_str()).collect()
+}
+
+#[test]
+fn reference_service_gives_one_target_with_every_expectation() {
+    let ts = targets(&reference());
+    assert_eq!(names(&ts), ["dev/myapp/tls-demo.example.com:443"]);
+    let t = &ts[0];
+    assert_eq!((t.hostname.as_str(), t.port), ("tls-demo.example.com", 443));
+    assert_eq!(
+        t.source,
+        TargetSource::Kubernetes {
+            namespace: "dev".into(),
+            service: "myapp".into()
+        }
+    );
+    assert_eq!(t.lb_hostnames, [LB]);
+    assert_eq!(t.expected_certs, [ExpectedCert::AcmArn(ARN.into())]);
+    assert_eq!(t.backend, BackendSpec::default());
+    assert!(t.config_problems.is_empty(), "{:?}", t.config_problems);
+    assert!(t.notes.is_empty() && t.not_ready.is_none() && t.interval.is_none());
+}
+
+#[test]
+fn enabled_false_opts_an_aws_tls_load_balancer_out() {
+    assert!(
+        service_to_targets(
+            &with(reference(), ENABLED, Some("false")),
+            &Default::default()
+        )
+        .is_none()
+    );
+    assert!(
+        service_to_targets(
+            &with(reference(), ENABLED, Some("False")),
+            &Default::default()
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn load_balancer_without_certificate_is_not_selected_unless_enabled() {
+    let plain = with(reference(), SSL_CERT, None);
+    assert!(service_to_targets(&plain, &BackendSpec::default()).is_none());
+    let ts = targets(&with(plain, ENABLED, Some("true")));
+    assert_eq!(names(&ts), ["dev/myapp/tls-demo.example.com:443"]);
+    assert!(ts[0].expected_certs.is_empty());
+}
+
+#[test]
+fn cluster_ip_service_is_selected_only_by_enabled_true() {
+    let mut svc = with(reference(), EXTERNAL_DNS_HOSTNAME, None);
+    svc.spec.as_mut().unwrap().type_ = Some("ClusterIP".into());
+    svc.status = None;
+    assert!(service_to_targets(&svc, &BackendSpec::default()).is_none());
+    let ts = targets(&with(svc, ENABLED, Some("true")));
+    assert_eq!(names(&ts), ["dev/myapp/myapp.dev.svc:443"]);
+    assert!(
+        ts[0].not_ready.is_none(),
+        "a ClusterIP Service has no load balancer to wait for"
+    );
+    assert!(ts[0].notes[0].contains("in-cluster name `myapp.dev.svc`"));
+}
+
+#[test]
+fn edgewatch_hostname_wins_and_each_name_and_port_is_a_target() {
+    let mut svc = with(
+        reference(),
+        HOSTNAME,
+        Some("a.example.com, B.example.com.,a.example.com"),
+    );
+    svc = with(svc, SSL_PORTS, Some("443,https-alt"));
+    let mut http = svc.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].clone();
+    http.name = Some("https-alt".into());
+    http.port = 8443;
+    let mut udp = http.clone();
+    udp.port = 53;
+    udp.protocol = Some("UDP".into());
+    svc.spec
+        .as_mut()
+        .unwrap()
+        .ports
+        .as_mut()
+        .unwrap()
+        .extend([http, udp]);
+    let ts = targets(&svc);
+    assert_eq!(
+        names(&ts),
+        [
+            "dev/myapp/a.example.com:443",
+            "dev/myapp/a.example.com:8443",
+            "dev/myapp/b.example.com:443",
+            "dev/myapp/b.example.com:8443",
+        ]
+    );
+    assert!(ts.iter().all(|t| t.config_problems.is_empty()));
+}
+
+#[test]
+fn absent_ssl_ports_means_every_tcp_port() {
+    let mut svc = with(reference(), SSL_PORTS, None);
+    let mut other = svc.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].clone();
+    other.port = 8443;
+    other.name = Some("admin".into());
+    svc.spec
+        .as_mut()
+        .unwrap()
+        .ports
+        .as_mut()
+        .unwrap()
+        .push(other);
+    let ports: Vec<u16> = targets(&svc).iter().map(|t| t.port).collect();
+    assert_eq!(ports, [443, 8443]);
+}
+
+#[test]
+fn star_ssl_ports_matches_no_port_and_says_so() {
+    let ts = targets(&with(reference(), SSL_PORTS, Some("*")));
+    assert_eq!(ts.len(), 1, "every port is still probed");
+    let problems = ts[0].config_problems.join("; ");
+    assert!(problems.contains(SSL_PORTS), "{problems}");
+    assert!(problems.contains("`*` names no TCP port"), "{problems}");
+    assert!(problems.contains("no TLS listener"), "{problems}");
+}
+
+#[test]
+fn edgewatch_ports_overrides_ssl_ports_by_name() {
+    let ts = targets(&with(reference(), PORTS, Some("http")));
+    assert_eq!(ts[0].port, 443);
+    assert!(ts[0].config_problems.is_empty());
+}
+
+#[test]
+fn no_friendly_name_probes_the_load_balancer_and_says_so() {
+    let ts = targets(&with(reference(), EXTERNAL_DNS_HOSTNAME, None));
+    assert_eq!(ts[0].name, format!("dev/myapp/{LB}:443"));
+    assert_eq!(ts[0].hostname, LB);
+    assert!(ts[0].notes[0].contains("probing the load balancer hostname itself"));
+    assert!(ts[0].config_problems.is_empty());
+}
+
+#[test]
+fn empty_status_is_not_provisioned_rather_than_a_dns_failure() {
+    let mut svc = reference();
+    svc.status = None;
+    let ts = targets(&svc);
+    let why = ts[0].not_ready.as_deref().expect("not ready");
+    assert!(
+        why.starts_with("load balancer not provisioned yet: "),
+        "{why}"
+    );
+    assert!(ts[0].lb_hostnames.is_empty());
+    assert_eq!(ts[0].name, "dev/myapp/tls-demo.example.com:443");
+}
+
+#[test]
+fn ingress_ips_count_as_load_balancer_names() {
+    let mut svc = with(reference(), EXTERNAL_DNS_HOSTNAME, None);
+    let status = svc.status.as_mut().unwrap().load_balancer.as_mut().unwrap();
+    status.ingress = Some(vec![LoadBalancerIngress {
+        ip: Some("192.0.2.10".into()),
+        ..Default::default()
+    }]);
+    let ts = targets(&svc);
+    assert_eq!(ts[0].lb_hostnames, ["192.0.2.10"]);
+    assert_eq!(ts[0].hostname, "192.0.2.10");
+}
+
+#[test]
+fn overrides_are_read() {
+    let pin = "ab".repeat(32);
+    let mut svc = with(reference(), PATH, Some("/healthz"));
+    svc = with(svc, EXPECT_STATUS, Some("200-299,301"));
+    svc = with(svc, INTERVAL, Some("2m"));
+    svc = with(svc, CLIENT_IP, Some("json_pointer:/origin"));
+    svc = with(svc, EXPECTED_SHA256, Some(&pin));
+    svc = with(svc, SSL_CERT, Some(&format!("{ARN}, {ARN}2")));
+    let t = &targets(&svc)[0];
+    assert_eq!(t.backend.path, "/healthz");
+    assert_eq!(t.backend.expect_status.to_string(), "200-299,301");
+    assert_eq!(t.interval, Some(Duration::from_secs(120)));
+    assert_eq!(t.client_ip, ClientIpSpec::JsonPointer("/origin".into()));
+    assert_eq!(
+        t.expected_certs,
+        [
+            ExpectedCert::AcmArn(ARN.into()),
+            ExpectedCert::AcmArn(format!("{ARN}2")),
+            ExpectedCert::Sha256([0xab; 32]),
+        ]
+    );
+    assert!(t.config_problems.is_empty(), "{:?}", t.config_problems);
+}
+
+#[test]
+fn every_malformed_annotation_is_named_and_the_rest_is_still_probed() {
+    let svc: Service = serde_norway::from_str(BROKEN).expect("broken fixture parses");
+    let ts = targets(&svc);
+    assert_eq!(names(&ts), ["dev/myapp/tls-demo.example.com:443"]);
+    let t = &ts[0];
+    let problems = t.config_problems.join("\n");
+    for key in [
+        SSL_CERT,
+        SSL_PORTS,
+        EXTERNAL_DNS_HOSTNAME,
+        PATH,
+        EXPECT_STATUS,
+        EXPECTED_SHA256,
+        INTERVAL,
+        CLIENT_IP,
+    ] {
+        assert!(
+            problems.contains(&format!("annotation {key}: ")),
+            "no problem names {key}:\n{problems}"
+        );
+    }
+    assert_eq!(t.config_problems.len(), 8, "{problems}");
+    assert_eq!(t.expected_certs, [ExpectedCert::AcmArn(ARN.into())]);
+    assert_eq!(
+        t.backend,
+        BackendSpec::default(),
+        "bad overrides fall back to defaults"
+    );
+    assert_eq!(t.lb_hostnames, [LB]);
+}
+
+#[test]
+fn unclear_enabled_value_probes_and_names_the_annotation() {
+    let ts = targets(&with(reference(), ENABLED, Some("yes")));
+    assert_eq!(ts.len(), 1);
+    assert!(ts[0].config_problems[0].contains("annotation edgewatch.io/enabled: `yes`"));
+}
+
+#[test]
+fn defaults_come_from_the_caller() {
+    let defaults = BackendSpec {
+        path: "/ready".into(),
+        expect_status: StatusRanges::parse("204").unwrap(),
+    };
+    let t = &service_to_targets(&reference(), &defaults).unwrap()[0];
+    assert_eq!(t.backend, defaults);
+}

@@ -1,0 +1,20 @@
+//! Export: everything that reads outcomes and shows them to someone — Prometheus metrics, the
+//! `--once` report, Alertmanager, Kubernetes Events, the HTTP server. Exporters read results
+//! only; they never probe or judge.
+
+pub mod alertmanager;
+pub mod events;
+pub mod metrics;
+pub mod report;
+pub mod server;
+
+use crate::pipeline::outcome::Outcome;
+
+/// Something that consumes outcomes besides metrics and logs.
+#[async_trait::async_trait]
+pub trait OutcomeSink: Send + Sync {
+    /// Sees every outcome.
+    async fn observe(&self, outcome: &Outcome);
+    /// The target named `name` is gone.
+    async fn forget(&self, name: &str);
+}

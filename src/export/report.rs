@@ -1,0 +1,254 @@
+//! The `--once` report: a readable text block per target, or one JSON document for machines.
+//! Reads outcomes only.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::checks::{CheckResult, Status};
+use crate::pipeline::outcome::Outcome;
+use crate::probe::certinfo;
+use crate::probe::{EndpointObservation, Observation};
+use crate::timefmt::{millis, rfc3339};
+
+/// The JSON document for a set of outcomes.
+pub fn to_json(outcomes: &[Outcome]) -> Value {
+    let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
+    let failing = outcomes.iter().filter(|o| !o.ok()).count();
+    json!({
+        "ok": failing == 0,
+        "generated_at": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        "summary": {
+            "targets": outcomes.len(),
+            "failing_targets": failing,
+            "failed_checks": outcomes.iter().flat_map(|o| &o.results).filter(|r| r.status == Status::Fail).count(),
+        },
+        "targets": targets,
+    })
+}
+
+fn target_json(outcome: &Outcome) -> Value {
+    let t = &outcome.target;
+    let addresses: Vec<String> = outcome
+        .observation
+        .as_ref()
+        .map(|o| o.dns.addresses.iter().map(|a| a.to_string()).collect())
+        .unwrap_or_default();
+    json!({
+        "name": t.name,
+        "hostname": t.hostname,
+        "port": t.port,
+        "source": {
+            "kind": t.source.kind(),
+            "namespace": t.source.namespace(),
+            "service": t.source.service(),
+        },
+        "lb_hostnames": t.lb_hostnames,
+        "expected_certs": t.expected_certs.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "notes": t.notes,
+        "ok": outcome.ok(),
+        "addresses": addresses,
+        "checks": outcome.results,
+        "facts": outcome.observation.as_ref().map(facts_json),
+    })
+}
+
+fn facts_json(obs: &Observation) -> Value {
+    json!({
+        "started_at": humantime::format_rfc3339_millis(obs.started_at).to_string(),
+        "duration_ms": millis(obs.duration),
+        "deadline_exceeded": obs.deadline_exceeded,
+        "dns": obs.dns,
+        "lb_dns": obs.lb_dns,
+        "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
+        "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
+        "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
+            Ok(ip) => json!(ip.to_string()),
+            Err(e) => json!({"error": e}),
+        }),
+    })
+}
+
+fn acm_json(a: &crate::probe::AcmObservation) -> Value {
+    match &a.result {
+        Ok(c) => json!({
+            "arn": a.arn,
+            "status": c.status,
+            "type": c.cert_type,
+            "subject": c.subject,
+            "serial": c.serial,
+            "not_after": c.not_after,
+            "sha256": c.sha256.map(hex::encode),
+            "renewal_status": c.renewal_status,
+            "renewal_reason": c.renewal_reason,
+            "pending_validations": c.pending_validations.iter().map(|v| json!({
+                "domain": v.domain,
+                "status": v.status,
+                "record": v.record.as_ref().map(|(name, kind, value)| json!({"name": name, "type": kind, "value": value})),
+            })).collect::<Vec<_>>(),
+            "in_use_by": c.in_use_by,
+        }),
+        Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
+    }
+}
+
+fn endpoint_json(e: &EndpointObservation) -> Value {
+    let chain: Vec<Value> = e
+        .tls
+        .as_ref()
+        .map(|t| {
+            t.chain
+                .iter()
+                .map(|der| match certinfo::parse(der) {
+                    Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
+                    Err(err) => json!({"error": err}),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (connect_ms, connect_error) = match &e.connect {
+        Ok(d) => (Some(millis(*d)), None),
+        Err(f) => (
+            None,
+            Some(json!({"kind": f.as_str(), "detail": f.to_string()})),
+        ),
+    };
+    json!({
+        "address": e.address.ip().to_string(),
+        "port": e.address.port(),
+        "connect_ms": connect_ms,
+        "connect_error": connect_error,
+        "tls": e.tls,
+        "chain": chain,
+        "http": e.http.as_ref().map(|h| json!({
+            "path": h.path,
+            "status": h.status,
+            "headers": h.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "body_bytes": h.body.len(),
+            "body_preview": body_preview(&h.body),
+            "body_truncated": h.body_truncated,
+            "failure": h.failure,
+            "duration_ms": millis(h.duration),
+        })),
+    })
+}
+
+/// Most bytes of a response body shown in the JSON report (an echo's answer fits).
+const BODY_PREVIEW_BYTES: usize = 1024;
+
+/// The start of a body as text (lossy UTF-8), so a report shows what the backend answered.
+fn body_preview(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW_BYTES)]).into_owned()
+}
+
+/// Terminal styling: ANSI colours only when writing to a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Whether to emit ANSI colour codes.
+    pub colour: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The human report: one block per target, one line per address, failing checks with reasons.
+pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let t = &o.target;
+        let mark = if o.ok() {
+            style.paint("32", "OK  ")
+        } else {
+            style.paint("31", "FAIL")
+        };
+        let origin = match t.source.kind() {
+            "kubernetes" => format!(" (service {}/{})", t.source.namespace(), t.source.service()),
+            _ => String::new(),
+        };
+        let took = o
+            .observation
+            .as_ref()
+            .map(|ob| format!(", {:.0} ms", millis(ob.duration)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "{mark} {}{origin}{took}", t.name);
+        if let Some(obs) = &o.observation {
+            if !obs.dns.cname_chain.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "     {} -> {}",
+                    t.hostname,
+                    obs.dns.cname_chain.join(" -> ")
+                );
+            }
+            for e in &obs.endpoints {
+                let _ = writeln!(out, "     {}", endpoint_line(e));
+            }
+        }
+        for r in o.results.iter().filter(|r| r.status == Status::Fail) {
+            let _ = writeln!(out, "     {} {}", style.paint("31", "✗"), check_line(r));
+        }
+        for r in o
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Skip && !is_consequence(r))
+        {
+            let _ = writeln!(out, "     {} {}", style.paint("33", "-"), check_line(r));
+        }
+    }
+    let failing = outcomes.iter().filter(|o| !o.ok()).count();
+    let _ = writeln!(out, "{} target(s), {failing} failing", outcomes.len());
+    out
+}
+
+/// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.
+fn is_consequence(r: &CheckResult) -> bool {
+    matches!(
+        r.reason_code,
+        "no_expectation" | "no_certificate" | "no_connection" | "dns_failed" | "not_configured"
+    )
+}
+
+fn check_line(r: &CheckResult) -> String {
+    match r.address {
+        Some(ip) => format!("{} [{ip}]: {}", r.check, r.reason),
+        None => format!("{}: {}", r.check, r.reason),
+    }
+}
+
+fn endpoint_line(e: &EndpointObservation) -> String {
+    let mut line = format!("{:<15}", e.address.ip().to_string());
+    match (&e.connect, &e.tls) {
+        (Err(f), _) => line.push_str(&format!(" connect failed: {f}")),
+        (Ok(_), Some(tls)) if tls.failure.is_none() => {
+            line.push_str(&format!(" {}", tls.version.as_deref().unwrap_or("?")));
+            if let Some(leaf) = tls.chain.first().and_then(|d| certinfo::parse(d).ok()) {
+                line.push_str(&format!(
+                    "  {}  until {}",
+                    leaf.subject,
+                    rfc3339(leaf.not_after)
+                ));
+            }
+            match e.http.as_ref().and_then(|h| h.status) {
+                Some(s) => line.push_str(&format!("  HTTP {s}")),
+                None => line.push_str("  no HTTP response"),
+            }
+        }
+        (Ok(_), Some(tls)) => line.push_str(&format!(
+            " TLS failed: {}",
+            tls.failure
+                .as_ref()
+                .map(|f| f.to_string())
+                .unwrap_or_default()
+        )),
+        (Ok(_), None) => {}
+    }
+    line
+}

@@ -1,0 +1,93 @@
+//! `Engine`: what both the daemon and `--once` run for a target — probe, enrich, judge — built
+//! once from the settings and shared. Owns the one resolver, TLS config and chain verifier.
+
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::UnixTime;
+
+use crate::checks::JudgeContext;
+use crate::checks::chain::ChainVerifier;
+use crate::config::Settings;
+use crate::discovery::target::Target;
+use crate::pipeline::outcome::{self, Outcome};
+use crate::probe::enrich::Enricher;
+use crate::probe::{Prober, dns, tls};
+
+/// Why the engine could not be built (each is a configuration problem: exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The DNS resolver could not be set up.
+    #[error("{0}")]
+    Resolver(String),
+    /// rustls refused the TLS configuration.
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// The shared probe-and-judge machinery.
+pub struct Engine {
+    prober: Prober,
+    verifier: Arc<ChainVerifier>,
+    enrichers: Vec<Arc<dyn Enricher>>,
+    min_days_left: u32,
+    min_tls_version: crate::checks::tls::TlsVersion,
+}
+
+/// The crypto provider edgewatch uses everywhere (aws-lc-rs, rustls' default).
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+impl Engine {
+    /// Builds the resolver, TLS client config and verifier from `settings`.
+    pub fn new(settings: &Settings) -> Result<Self, EngineError> {
+        let provider = crypto_provider();
+        let resolver = dns::build_resolver(&settings.resolver).map_err(EngineError::Resolver)?;
+        let tls_config = tls::client_config(provider.clone())?;
+        let verifier = ChainVerifier::new(
+            &settings.extra_anchors,
+            provider.signature_verification_algorithms,
+        );
+        Ok(Engine {
+            prober: Prober::new(resolver, tls_config, settings.probe.clone()),
+            verifier: Arc::new(verifier),
+            enrichers: Vec::new(),
+            min_days_left: settings.min_days_left,
+            min_tls_version: settings.min_tls_version,
+        })
+    }
+
+    /// Adds a source of extra facts (ACM, egress IP), consulted after every probe.
+    pub fn with_enricher(mut self, enricher: Arc<dyn Enricher>) -> Self {
+        self.enrichers.push(enricher);
+        self
+    }
+
+    /// Probes, enriches and judges one target, at the current time.
+    pub async fn run(&self, target: Arc<Target>) -> Outcome {
+        outcome::probe_and_judge(&self.prober, target, self, || {
+            self.judge_context(UnixTime::now())
+        })
+        .await
+    }
+
+    /// The judge context at time `now`.
+    pub fn judge_context(&self, now: UnixTime) -> JudgeContext {
+        JudgeContext {
+            now,
+            verifier: self.verifier.clone(),
+            min_days_left: self.min_days_left,
+            min_tls_version: self.min_tls_version,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Enricher for Engine {
+    async fn enrich(&self, target: &Target, observation: &mut crate::probe::Observation) {
+        for e in &self.enrichers {
+            e.enrich(target, observation).await;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `Outcome`: a target, what its probe observed and what the judges concluded. The one thing
+//! the exporters (metrics, report, events, alerts) read.
+
+use std::sync::Arc;
+
+use crate::checks::{self, CheckResult, JudgeContext};
+use crate::discovery::target::Target;
+use crate::probe::enrich::Enricher;
+use crate::probe::{Observation, Prober};
+
+/// One probe's full result.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The target probed.
+    pub target: Arc<Target>,
+    /// What was observed; `None` when the target could not be probed (not provisioned).
+    pub observation: Option<Observation>,
+    /// The verdicts, in report order.
+    pub results: Vec<CheckResult>,
+}
+
+impl Outcome {
+    /// True when no check failed.
+    pub fn ok(&self) -> bool {
+        checks::all_ok(&self.results)
+    }
+}
+
+/// Probes and judges one target: the unit both the daemon and `--once` run.
+pub async fn probe_and_judge(
+    prober: &Prober,
+    target: Arc<Target>,
+    enrich: &dyn Enricher,
+    ctx: impl FnOnce() -> JudgeContext,
+) -> Outcome {
+    if let Some(why) = &target.not_ready {
+        let results = checks::judge_unprobed(&target, why);
+        return Outcome {
+            target,
+            observation: None,
+            results,
+        };
+    }
+    let mut observation = prober.probe(&target).await;
+    enrich.enrich(&target, &mut observation).await;
+    let results = checks::judge(&target, &observation, &ctx());
+    Outcome {
+        target,
+        observation: Some(observation),
+        results,
+    }
+}

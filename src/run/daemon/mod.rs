@@ -1,0 +1,171 @@
+//! The daemon: discovery sources feed the supervisor, which runs one probe loop per target;
+//! outcomes go to metrics, logs and sinks; `/metrics` serves them. SIGHUP reloads the config
+//! file's targets; SIGTERM/SIGINT stop gracefully.
+
+pub mod observers;
+pub mod schedule;
+pub mod supervisor;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Settings};
+use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
+use crate::export::OutcomeSink;
+use crate::export::metrics::Metrics;
+use crate::export::server;
+use crate::pipeline::engine::Engine;
+pub use observers::Observers;
+use schedule::LoopShared;
+use supervisor::Supervisor;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The metrics address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The socket error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A signal handler could not be installed.
+    #[error("cannot install signal handler: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// A discovery source the daemon starts besides the static targets.
+pub type SourceTask = Box<dyn FnOnce(UpdateSender) -> tokio::task::JoinHandle<()> + Send>;
+
+/// Everything the daemon is started with.
+pub struct DaemonParts {
+    /// Validated settings.
+    pub settings: Settings,
+    /// The config file, re-read on SIGHUP.
+    pub config_path: Option<PathBuf>,
+    /// `--target` flags (kept across reloads).
+    pub flag_targets: Vec<String>,
+    /// Probe-and-judge machinery.
+    pub engine: Arc<Engine>,
+    /// Metrics, registered once.
+    pub metrics: Arc<Metrics>,
+    /// Extra outcome sinks (Alertmanager, Kubernetes Events).
+    pub sinks: Vec<Arc<dyn OutcomeSink>>,
+    /// Extra discovery sources, with the id each reports as.
+    pub sources: Vec<(SourceId, SourceTask)>,
+}
+
+/// Runs until SIGTERM or SIGINT.
+pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
+    let DaemonParts {
+        mut settings,
+        config_path,
+        flag_targets,
+        engine,
+        metrics,
+        sinks,
+        sources,
+    } = parts;
+    let listener = server::bind(settings.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    tracing::info!(listen = %settings.listen, "serving /metrics, /healthz, /readyz");
+    let shutdown = CancellationToken::new();
+    let ready = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<TargetUpdate>(64);
+
+    let mut waiting: HashSet<SourceId> = sources.iter().map(|(id, _)| id.clone()).collect();
+    waiting.insert(SourceId::Static);
+    let shared = Arc::new(LoopShared {
+        engine,
+        permits: Arc::new(Semaphore::new(settings.concurrency)),
+        metrics: metrics.clone(),
+        observers: Arc::new(Observers::new(metrics.clone(), sinks)),
+        interval: settings.interval,
+        epoch: tokio::time::Instant::now(),
+    });
+    let supervisor =
+        tokio::spawn(Supervisor::new(shared, waiting, ready.clone()).run(rx, shutdown.clone()));
+    let server = tokio::spawn(server::serve(
+        listener,
+        metrics.clone(),
+        ready,
+        shutdown.clone(),
+    ));
+
+    // Moved, not copied: with 10,000 targets every copy costs megabytes.
+    send_static(&tx, std::mem::take(&mut settings.targets)).await;
+    metrics
+        .discovery_synced
+        .with_label_values(&["static"])
+        .set(1);
+    let source_tasks: Vec<_> = sources
+        .into_iter()
+        .map(|(_, start)| start(tx.clone()))
+        .collect();
+
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(&config_path, &flag_targets, &tx, &metrics).await,
+        }
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    for t in source_tasks {
+        t.abort();
+    }
+    // In-flight probes are bounded by their deadline; do not wait longer than that.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = supervisor.await;
+        let _ = server.await;
+    })
+    .await;
+    Ok(())
+}
+
+async fn send_static(tx: &UpdateSender, targets: Vec<crate::discovery::target::Target>) {
+    let _ = tx
+        .send(TargetUpdate::Replace {
+            source: SourceId::Static,
+            targets,
+        })
+        .await;
+    let _ = tx.send(TargetUpdate::Synced(SourceId::Static)).await;
+}
+
+/// Re-reads the config file's targets; a bad file is logged and the running set kept.
+async fn reload(path: &Option<PathBuf>, flags: &[String], tx: &UpdateSender, metrics: &Metrics) {
+    match config::load(path.as_deref(), flags) {
+        Ok(settings) => {
+            tracing::info!(
+                targets = settings.targets.len(),
+                "config reloaded (targets only; other settings need a restart)"
+            );
+            send_static(tx, settings.targets).await;
+        }
+        Err(err) => {
+            metrics
+                .discovery_errors
+                .with_label_values(&["static", "invalid_config"])
+                .inc();
+            tracing::error!(error = %err, "config reload failed; keeping the running targets");
+        }
+    }
+}

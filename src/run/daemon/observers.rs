@@ -1,0 +1,94 @@
+//! Where outcomes go in the daemon: metrics, state-change logs, and optional sinks (Alertmanager,
+//! Kubernetes Events). Each sink reads outcomes only.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::checks::{CheckName, Status};
+use crate::export::OutcomeSink;
+use crate::export::metrics::Metrics;
+use crate::pipeline::outcome::Outcome;
+
+/// The last status of each (check, address) of a target, in the outcome's order.
+type Verdicts = Vec<(CheckName, Option<IpAddr>, Status)>;
+
+/// The daemon's fan-out of outcomes.
+pub struct Observers {
+    metrics: Arc<Metrics>,
+    sinks: Vec<Arc<dyn OutcomeSink>>,
+    last: Mutex<HashMap<String, Verdicts>>,
+}
+
+impl Observers {
+    /// Metrics and state-change logs, plus `sinks`.
+    pub fn new(metrics: Arc<Metrics>, sinks: Vec<Arc<dyn OutcomeSink>>) -> Self {
+        Observers {
+            metrics,
+            sinks,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records one outcome everywhere.
+    pub async fn observe(&self, outcome: &Outcome) {
+        self.metrics.record(outcome);
+        self.log_changes(outcome);
+        for sink in &self.sinks {
+            sink.observe(outcome).await;
+        }
+    }
+
+    /// Drops everything known about the target named `name`.
+    pub async fn forget(&self, name: &str) {
+        self.metrics.forget(name);
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        for sink in &self.sinks {
+            sink.forget(name).await;
+        }
+    }
+
+    /// One log event per state change (pass→fail, fail→pass), not per probe. Allocates only
+    /// the new verdict list (and formats only what it logs): it runs after every probe.
+    fn log_changes(&self, outcome: &Outcome) {
+        let name = &outcome.target.name;
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let before = last.get(name.as_str());
+        for r in &outcome.results {
+            let previous = before
+                .and_then(|b| b.iter().find(|(c, a, _)| *c == r.check && *a == r.address))
+                .map(|(_, _, s)| *s);
+            let address = || r.address.map(|a| a.to_string()).unwrap_or_default();
+            match (previous, r.status) {
+                (Some(p), s) if p == s => {}
+                (None, Status::Fail) | (Some(_), Status::Fail) => tracing::warn!(
+                    target = %name, check = %r.check, address = %address(),
+                    reason_code = r.reason_code, reason = %r.reason,
+                    from = previous.map(Status::as_str).unwrap_or("new"), "check failing"
+                ),
+                (Some(Status::Fail), s) => tracing::info!(
+                    target = %name, check = %r.check, address = %address(), to = s.as_str(),
+                    "check recovered"
+                ),
+                _ => {}
+            }
+        }
+        if before.is_none() {
+            tracing::info!(target = %name, ok = outcome.ok(), "first probe of target");
+        }
+        let now: Verdicts = outcome
+            .results
+            .iter()
+            .map(|r| (r.check, r.address, r.status))
+            .collect();
+        match last.get_mut(name.as_str()) {
+            Some(slot) => *slot = now,
+            None => {
+                last.insert(name.clone(), now);
+            }
+        }
+    }
+}

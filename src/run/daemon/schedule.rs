@@ -1,0 +1,114 @@
+//! The probe loop of one target: start at a random phase of the interval (so a fleet's probes
+//! spread out), then probe every interval, never two at once, within the global concurrency
+//! limit. A start later than the schedule allows is counted; missed ticks are skipped, not
+//! bunched up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::observers::Observers;
+use crate::discovery::target::Target;
+use crate::export::metrics::Metrics;
+use crate::pipeline::engine::Engine;
+
+/// What every probe loop shares.
+pub struct LoopShared {
+    /// Probe-and-judge machinery.
+    pub engine: Arc<Engine>,
+    /// Bounds probes in flight across all targets.
+    pub permits: Arc<Semaphore>,
+    /// Metrics (scheduling lag).
+    pub metrics: Arc<Metrics>,
+    /// Where outcomes go.
+    pub observers: Arc<Observers>,
+    /// Default interval.
+    pub interval: Duration,
+    /// The origin of the start slots (see [`slot`]): when the daemon started.
+    pub epoch: Instant,
+}
+
+/// A start later than this (or 10% of the interval, if larger) counts as late.
+fn late_tolerance(interval: Duration) -> Duration {
+    (interval / 10).max(Duration::from_secs(1))
+}
+
+/// The start slot of a probe due at `due`: the next multiple of 1/300 of the interval (at most
+/// 100 ms) after `epoch`. Probes due within one slot start together, so the runtime wakes once
+/// for a handful of probes instead of once for each (a fleet's probes are spread over the
+/// interval one by one otherwise): less CPU per probe, for at most one slot of delay.
+fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
+    let width = (interval / 300).clamp(Duration::from_millis(1), Duration::from_millis(100));
+    let since = due.saturating_duration_since(epoch);
+    let slots = since.as_nanos().div_ceil(width.as_nanos());
+    epoch + width * u32::try_from(slots).unwrap_or(u32::MAX)
+}
+
+/// Runs until `cancel` fires.
+pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
+    let interval = target.interval.unwrap_or(shared.interval);
+    let phase = rand::rng().random_range(0.0..1.0);
+    let mut due = Instant::now() + interval.mul_f64(phase);
+    let tolerance = late_tolerance(interval);
+    loop {
+        // `due` keeps the exact period; the probe starts at the slot it falls in.
+        let start = slot(due, shared.epoch, interval);
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = sleep_until(start) => {}
+        }
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = shared.permits.clone().acquire_owned() => p,
+        };
+        let Ok(_permit) = permit else { return };
+        let lag = Instant::now().saturating_duration_since(start);
+        shared.metrics.schedule_lag.observe(lag.as_secs_f64());
+        if lag > tolerance {
+            shared.metrics.late_probes.inc();
+        }
+        // Boxed: a probe's state (kilobytes) lives on the heap only while the probe runs, so a
+        // waiting loop stays small (10,000 targets are 10,000 waiting loops).
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            o = Box::pin(shared.engine.run(target.clone())) => o,
+        };
+        drop(_permit);
+        if cancel.is_cancelled() {
+            return;
+        }
+        shared.observers.observe(&outcome).await;
+        due += interval;
+        let now = Instant::now();
+        if due < now {
+            // Behind schedule (a probe longer than the interval): skip the missed ticks.
+            let behind = now - due;
+            let skipped = (behind.as_secs_f64() / interval.as_secs_f64()).ceil();
+            due += interval.mul_f64(skipped);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_starts_at_the_end_of_the_slot_it_falls_in() {
+        let epoch = Instant::now();
+        let interval = Duration::from_secs(30);
+        let ms = Duration::from_millis;
+        assert_eq!(slot(epoch + ms(1), epoch, interval), epoch + ms(100));
+        assert_eq!(slot(epoch + ms(100), epoch, interval), epoch + ms(100));
+        assert_eq!(slot(epoch + ms(250), epoch, interval), epoch + ms(300));
+        // Short intervals get narrow slots: 1/300 of the interval.
+        assert_eq!(
+            slot(epoch + ms(1), epoch, Duration::from_secs(3)),
+            epoch + ms(10)
+        );
+    }
+}

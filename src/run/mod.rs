@@ -1,0 +1,6 @@
+//! Running edgewatch: the wiring from settings to parts (`app`), one pass (`once`) and the
+//! long-running daemon (`daemon`: supervisor, schedule).
+
+pub mod app;
+pub mod daemon;
+pub mod once;
