@@ -13,5 +13,6 @@ pub mod echo;
 pub mod export;
 pub mod pipeline;
 pub mod probe;
+pub mod registry;
 pub mod run;
 pub mod timefmt;

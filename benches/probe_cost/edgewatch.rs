@@ -10,7 +10,7 @@ use std::sync::Arc;
 use edgewatch::checks::Status;
 use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::engine::Engine;
-use edgewatch::probe::acm::AcmEnricher;
+use edgewatch::probe::acm::{AcmEnricher, AcmMetrics};
 use edgewatch::run::daemon::Observers;
 
 use crate::load;
@@ -45,15 +45,16 @@ pub fn config(
 pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> Round {
     let settings = edgewatch::config::load(Some(config), &[]).expect("bench config is valid");
     let target = Arc::new(settings.targets[0].clone());
-    let metrics = Arc::new(Metrics::new());
-    // Built as `main` builds it for the daemon (the ACM enricher is a no-op unless enabled).
-    let acm = AcmEnricher::from_settings(&settings.acm, metrics.clone());
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(Metrics::new(&registry));
+    // Built as `run::app` builds it for the daemon (the ACM enricher is a no-op unless enabled).
+    let acm = AcmEnricher::from_settings(&settings.acm, AcmMetrics::register(&registry));
     let engine = Arc::new(
         Engine::new(&settings)
             .expect("engine")
             .with_enricher(Arc::new(acm)),
     );
-    let observers = Arc::new(Observers::new(metrics, Vec::new()));
+    let observers = Arc::new(Observers::new(vec![metrics]));
     load::measure(concurrency, warmup, count, move || {
         let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
         async move {

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
@@ -23,8 +22,8 @@ use tokio::time::Instant;
 use super::convert::service_to_targets;
 use super::{SourceId, TargetUpdate, UpdateSender};
 use crate::config::settings::KubernetesSettings;
+use crate::discovery::metrics::DiscoveryMetrics;
 use crate::discovery::target::{BackendSpec, Target};
-use crate::export::metrics::Metrics;
 
 /// How long the watch waits for more changes before sending the new set.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -261,7 +260,7 @@ pub async fn run(
     settings: &KubernetesSettings,
     defaults: BackendSpec,
     updates: UpdateSender,
-    metrics: Arc<Metrics>,
+    metrics: DiscoveryMetrics,
 ) {
     let mut config = watcher::Config::default();
     if let Some(sel) = &settings.selector {
@@ -281,7 +280,7 @@ pub async fn run(
         failing: vec![false; n],
         ..Default::default()
     };
-    let synced_gauge = metrics.discovery_synced.with_label_values(&["kubernetes"]);
+    let synced_gauge = metrics.synced.with_label_values(&["kubernetes"]);
     synced_gauge.set(0);
     let mut announced_sync = false;
     let mut last_sent: Option<Vec<Target>> = None;
@@ -307,7 +306,7 @@ pub async fn run(
                     }
                     Err(e) => {
                         let reason = watch_error_reason(&e);
-                        metrics.discovery_errors.with_label_values(&["kubernetes", reason]).inc();
+                        metrics.errors.with_label_values(&["kubernetes", reason]).inc();
                         if !std::mem::replace(&mut known.failing[w], true) {
                             tracing::warn!(error = %e, reason, "Kubernetes Service watch failed; \
                                 keeping the last known targets and retrying with backoff");

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use crate::cli::ProbeArgs;
 use crate::config::settings::KubernetesSettings;
 use crate::config::{self, ConfigError, Settings};
+use crate::discovery::metrics::DiscoveryMetrics;
 use crate::discovery::{SourceId, kube};
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
 use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
-use crate::probe::acm::AcmEnricher;
+use crate::probe::acm::{AcmEnricher, AcmMetrics};
+use crate::run::daemon::schedule::ScheduleMetrics;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
 
@@ -61,11 +63,13 @@ pub fn runtime_builder() -> tokio::runtime::Builder {
 
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
 pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
-    let metrics = Arc::new(Metrics::new());
+    // One registry; each component registers its own handles in it as it is built.
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(Metrics::new(&registry));
     let engine = Engine::new(&settings)?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
-            metrics.clone(),
+            AcmMetrics::register(&registry),
         )))
         .with_enricher(crate::probe::egress::enricher(
             &settings.client_ip,
@@ -74,8 +78,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     let engine = Arc::new(engine);
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
-            let posts = metrics.alertmanager_posts.clone();
-            let notifier = Notifier::new(url, settings.alertmanager_resend, posts)?;
+            let notifier = Notifier::new(url, settings.alertmanager_resend, &registry)?;
             tracing::info!(%url, "posting alerts to Alertmanager");
             Some(Arc::new(notifier))
         }
@@ -91,7 +94,9 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     if args.once {
         return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
     }
-    let mut sinks: Vec<Arc<dyn OutcomeSink>> = Vec::new();
+    let discovery_metrics = DiscoveryMetrics::register(&registry);
+    let schedule_metrics = ScheduleMetrics::register(&registry);
+    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone()];
     if let Some(notifier) = &notifier {
         notifier.spawn_resender();
         sinks.push(notifier.clone());
@@ -105,7 +110,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
             )));
         }
         let defaults = settings.backend.clone();
-        let metrics = metrics.clone();
+        let metrics = discovery_metrics.clone();
         let start: SourceTask = Box::new(move |tx| {
             tokio::spawn(async move { kube::run(client, &k, defaults, tx, metrics).await })
         });
@@ -117,6 +122,8 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         flag_targets: args.targets.clone(),
         engine,
         metrics,
+        discovery_metrics,
+        schedule_metrics,
         sinks,
         sources,
     })

@@ -3,11 +3,9 @@
 //! environment is set on a child process running one ignored test, never with `set_var`.
 
 use std::process::Command;
-use std::sync::Arc;
 
 use edgewatch::config;
-use edgewatch::export::metrics::Metrics;
-use edgewatch::probe::acm::AcmEnricher;
+use edgewatch::probe::acm::{AcmEnricher, AcmMetrics};
 
 use crate::{calls, moto, pki};
 
@@ -56,7 +54,7 @@ async fn child_looks_up_with_sdk_defaults() {
     let yaml = "acm:\n  enabled: true\n  required: true\n  cache_ttl: 5m\n";
     let file = config::parse(yaml, "test.yaml").expect("parses");
     let settings = config::settings::validate(file, "test.yaml", &[]).expect("valid");
-    let metrics = Arc::new(Metrics::new());
+    let metrics = AcmMetrics::register(&prometheus::Registry::new());
     let enricher = AcmEnricher::from_settings(&settings.acm, metrics.clone());
     let found = enricher.lookup().expect("enabled").lookup(&arn).await;
     let cert = found.unwrap_or_else(|e| panic!("{}: {}", e.kind, e.message));

@@ -17,8 +17,7 @@ use support::moto;
 use std::sync::Arc;
 use std::time::Duration;
 
-use edgewatch::export::metrics::Metrics;
-use edgewatch::probe::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions};
+use edgewatch::probe::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions, AcmMetrics};
 
 /// moto's fixed account.
 pub const ACCOUNT: &str = "123456789012";
@@ -34,18 +33,15 @@ pub fn options(client: AcmClientOptions, required: bool) -> AcmLookupOptions {
     }
 }
 
-/// A lookup service with its own metrics.
-pub fn lookup(options: AcmLookupOptions) -> (Arc<AcmLookup>, Arc<Metrics>) {
-    let metrics = Arc::new(Metrics::new());
+/// A lookup service with its own metrics (in a registry of their own).
+pub fn lookup(options: AcmLookupOptions) -> (Arc<AcmLookup>, AcmMetrics) {
+    let metrics = AcmMetrics::register(&prometheus::Registry::new());
     (Arc::new(AcmLookup::new(options, metrics.clone())), metrics)
 }
 
 /// `edgewatch_acm_requests_total{operation, result}`.
-pub fn calls(metrics: &Metrics, operation: &str, result: &str) -> u64 {
-    metrics
-        .acm_requests
-        .with_label_values(&[operation, result])
-        .get()
+pub fn calls(metrics: &AcmMetrics, operation: &str, result: &str) -> u64 {
+    metrics.calls(operation, result)
 }
 
 /// An ARN in moto's account that names no certificate.

@@ -9,7 +9,7 @@ use edgewatch::discovery::target::{ExpectedCert, Target, TargetSource};
 use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::engine::Engine;
 use edgewatch::pipeline::outcome::Outcome;
-use edgewatch::probe::acm::{AcmEnricher, AcmLookupOptions};
+use edgewatch::probe::acm::{AcmEnricher, AcmLookupOptions, AcmMetrics};
 
 use crate::moto;
 use crate::{lookup, options, pki, unknown_arn};
@@ -58,7 +58,7 @@ async fn serving_the_acm_certificate_passes_cert_expected_and_acm_status() {
         status.reason
     );
     // ACM's not-after is exported beside the served one.
-    let metrics = Metrics::new();
+    let metrics = Metrics::new(&prometheus::Registry::new());
     metrics.record(&outcome);
     let not_after = edgewatch::probe::certinfo::parse(cert.leaf_der())
         .unwrap()
@@ -145,7 +145,10 @@ async fn a_requested_certificate_pending_validation_fails_acm_status() {
 async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let settings = config::load(None, &[]).expect("default settings");
     assert!(!settings.acm.enabled, "ACM is off by default");
-    let enricher = AcmEnricher::from_settings(&settings.acm, Arc::new(Metrics::new()));
+    let enricher = AcmEnricher::from_settings(
+        &settings.acm,
+        AcmMetrics::register(&prometheus::Registry::new()),
+    );
     assert!(enricher.lookup().is_none());
     let cert = pki::cert("shop.example.com", 90);
     let server = pki::serve(&cert).await;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use edgewatch::checks::{CheckName, CheckResult};
 use edgewatch::discovery::target::{Target, TargetSource};
 use edgewatch::export::alertmanager::Notifier;
-use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::outcome::Outcome;
+use prometheus::Registry;
 use serde_json::Value;
 
 #[path = "../support/mod.rs"]
@@ -83,15 +83,8 @@ fn addr() -> IpAddr {
 #[tokio::test]
 async fn failing_checks_appear_in_alertmanager_are_reposted_and_resolve_on_recovery() {
     let am = start_alertmanager().await;
-    let metrics = Metrics::new();
-    let notifier = Arc::new(
-        Notifier::new(
-            &am.url,
-            Duration::from_secs(1),
-            metrics.alertmanager_posts.clone(),
-        )
-        .unwrap(),
-    );
+    let registry = Registry::new();
+    let notifier = Arc::new(Notifier::new(&am.url, Duration::from_secs(1), &registry).unwrap());
     let resender = notifier.spawn_resender();
     let t = shop_target();
     let failing = vec![
@@ -162,24 +155,15 @@ async fn failing_checks_appear_in_alertmanager_are_reposted_and_resolve_on_recov
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(alerts(&am).await.is_empty());
     resender.abort();
-    let success = metrics
-        .alertmanager_posts
-        .with_label_values(&["success"])
-        .get();
+    let success = notifier.posts("success");
     assert!(success >= 4, "posts counted: {success}");
-    assert_eq!(
-        metrics
-            .alertmanager_posts
-            .with_label_values(&["error"])
-            .get(),
-        0
-    );
+    assert_eq!(notifier.posts("error"), 0);
 }
 
 #[tokio::test]
 async fn forgetting_a_target_resolves_its_alerts_only() {
     let am = start_alertmanager().await;
-    let (_metrics, notifier) = notifier_for(&format!("{}/", am.url));
+    let notifier = notifier_for(&format!("{}/", am.url));
     let gone = shop_target();
     let stays = Arc::new(Target::new("api.example.com", 8443, TargetSource::Config));
     let tls_fail = || {
@@ -204,7 +188,7 @@ async fn forgetting_a_target_resolves_its_alerts_only() {
 #[tokio::test]
 async fn unreachable_alertmanager_is_counted_not_fatal() {
     let port = free_port(); // nothing listens there any more
-    let (metrics, notifier) = notifier_for(&format!("http://127.0.0.1:{port}"));
+    let notifier = notifier_for(&format!("http://127.0.0.1:{port}"));
     let t = shop_target();
     let results = vec![CheckResult::fail(
         CheckName::Dns,
@@ -213,8 +197,7 @@ async fn unreachable_alertmanager_is_counted_not_fatal() {
     )];
     notifier.observe(&outcome(&t, results)).await;
     notifier.resend().await;
-    let errors = metrics.alertmanager_posts.with_label_values(&["error"]);
-    assert_eq!(errors.get(), 2);
+    assert_eq!(notifier.posts("error"), 2);
     assert_eq!(
         notifier.firing_count(),
         1,
@@ -226,7 +209,7 @@ async fn unreachable_alertmanager_is_counted_not_fatal() {
 async fn alertmanager_rejecting_a_post_is_counted_as_rejected() {
     let am = start_alertmanager().await;
     // A path Alertmanager answers with 404: the post is rejected, not an I/O error.
-    let (metrics, notifier) = notifier_for(&format!("{}/no-such-prefix", am.url));
+    let notifier = notifier_for(&format!("{}/no-such-prefix", am.url));
     let t = shop_target();
     let results = vec![CheckResult::fail(
         CheckName::Dns,
@@ -234,21 +217,16 @@ async fn alertmanager_rejecting_a_post_is_counted_as_rejected() {
         "does not resolve",
     )];
     notifier.observe(&outcome(&t, results)).await;
-    let rejected = metrics.alertmanager_posts.with_label_values(&["rejected"]);
-    assert_eq!(rejected.get(), 1);
+    assert_eq!(notifier.posts("rejected"), 1);
 }
 
 #[test]
 fn bad_alertmanager_urls_are_refused() {
-    let metrics = Metrics::new();
+    let registry = Registry::new();
     for url in ["not a url", "ftp://127.0.0.1:9093"] {
-        let err = Notifier::new(
-            url,
-            Duration::from_secs(60),
-            metrics.alertmanager_posts.clone(),
-        )
-        .err()
-        .unwrap_or_else(|| panic!("{url} accepted"));
+        let err = Notifier::new(url, Duration::from_secs(60), &registry)
+            .err()
+            .unwrap_or_else(|| panic!("{url} accepted"));
         assert_eq!(err.as_str(), "invalid_url");
     }
 }
@@ -292,14 +270,7 @@ async fn once_mode_posts_its_failing_checks_to_alertmanager() {
     assert!(ends > starts, "startsAt {starts}, endsAt {ends}");
 }
 
-/// A notifier posting to `url`, re-sending every minute, counting into fresh metrics.
-fn notifier_for(url: &str) -> (Metrics, Notifier) {
-    let metrics = Metrics::new();
-    let notifier = Notifier::new(
-        url,
-        Duration::from_secs(60),
-        metrics.alertmanager_posts.clone(),
-    )
-    .unwrap();
-    (metrics, notifier)
+/// A notifier posting to `url`, re-sending every minute, counting into a fresh registry.
+fn notifier_for(url: &str) -> Notifier {
+    Notifier::new(url, Duration::from_secs(60), &Registry::new()).unwrap()
 }

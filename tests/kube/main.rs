@@ -10,13 +10,12 @@ mod memory;
 mod support;
 mod watch;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use edgewatch::config::settings::KubernetesSettings;
+use edgewatch::discovery::metrics::DiscoveryMetrics;
 use edgewatch::discovery::target::{BackendSpec, Target};
 use edgewatch::discovery::{SourceId, TargetUpdate};
-use edgewatch::export::metrics::Metrics;
 use k8s_openapi::api::core::v1::Service;
 use tokio::sync::mpsc;
 
@@ -51,7 +50,7 @@ pub struct Discovery {
     rx: mpsc::Receiver<TargetUpdate>,
     task: tokio::task::JoinHandle<()>,
     /// The metrics it writes.
-    pub metrics: Arc<Metrics>,
+    pub metrics: DiscoveryMetrics,
     /// Whether `Synced(Kubernetes)` has been received.
     pub synced: bool,
 }
@@ -64,7 +63,7 @@ impl Discovery {
     ) -> Discovery {
         let client = api.client().await;
         let (tx, rx) = mpsc::channel(64);
-        let metrics = Arc::new(Metrics::new());
+        let metrics = DiscoveryMetrics::register(&prometheus::Registry::new());
         let m = metrics.clone();
         let task = tokio::spawn(async move {
             edgewatch::discovery::kube::run(client, &settings, BackendSpec::default(), tx, m).await
@@ -130,7 +129,7 @@ impl Discovery {
     /// A counter of `edgewatch_discovery_errors_total{source="kubernetes",reason}`.
     pub fn errors(&self, reason: &str) -> u64 {
         self.metrics
-            .discovery_errors
+            .errors
             .with_label_values(&["kubernetes", reason])
             .get()
     }

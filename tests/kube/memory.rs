@@ -84,7 +84,7 @@ async fn discovery_child() {
         .await
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let metrics = std::sync::Arc::new(edgewatch::export::metrics::Metrics::new());
+    let metrics = edgewatch::discovery::metrics::DiscoveryMetrics::register(&Default::default());
     let started = std::time::Instant::now();
     let task = tokio::spawn(async move {
         let settings = all_namespaces();

@@ -18,11 +18,7 @@ async fn services_added_changed_and_deleted_apply_live() {
     let mut d = Discovery::start(&api, all_namespaces()).await;
     d.wait_for(&[MYAPP], SOON).await;
     d.expect_synced(SOON).await;
-    let synced = d
-        .metrics
-        .discovery_synced
-        .with_label_values(&["kubernetes"])
-        .get();
+    let synced = d.metrics.synced.with_label_values(&["kubernetes"]).get();
     assert_eq!(synced, 1);
 
     let other = service("shop", "web", "shop.example.com", &[]);

@@ -70,7 +70,7 @@ const IDS: &str = r#"namespace="dev",service="myapp",target="tls-demo.example.co
 
 #[test]
 fn outcome_series_carry_the_right_values_and_skips_are_absent() {
-    let m = Metrics::new();
+    let m = Metrics::new(&prometheus::Registry::new());
     m.record(&outcome(&["127.0.0.1"], true));
     let text = m.render();
     assert!(
@@ -107,7 +107,7 @@ fn outcome_series_carry_the_right_values_and_skips_are_absent() {
 
 #[test]
 fn a_recovered_check_loses_its_failure_series_and_a_vanished_address_its_series() {
-    let m = Metrics::new();
+    let m = Metrics::new(&prometheus::Registry::new());
     m.record(&outcome(&["127.0.0.1", "127.0.0.2"], true));
     m.record(&outcome(&["127.0.0.1"], false));
     let text = m.render();
@@ -127,7 +127,7 @@ fn a_recovered_check_loses_its_failure_series_and_a_vanished_address_its_series(
 
 #[test]
 fn forgetting_a_target_removes_every_series_that_names_it() {
-    let m = Metrics::new();
+    let m = Metrics::new(&prometheus::Registry::new());
     m.record(&outcome(&["127.0.0.1"], true));
     m.forget("tls-demo.example.com:443");
     let text = m.render();
@@ -157,7 +157,7 @@ fn acm_not_after_follows_the_last_outcome_and_goes_with_the_target() {
             .collect();
         o
     };
-    let m = Metrics::new();
+    let m = Metrics::new(&prometheus::Registry::new());
     m.record(&with_acm(&[arn]));
     let text = m.render();
     assert!(

@@ -68,12 +68,13 @@ pub struct Notifier {
 
 impl Notifier {
     /// A notifier for the Alertmanager at `base_url` (e.g. `http://alertmanager:9093`), re-posting
-    /// firing alerts every `resend_interval`, counting posts in `posts` (by `result`: `success`,
-    /// `rejected`, `error`; pass `Metrics::alertmanager_posts`).
+    /// firing alerts every `resend_interval`, counting posts in
+    /// `edgewatch_alertmanager_posts_total{result}` (`success`, `rejected`, `error`), which it
+    /// registers in `registry`.
     pub fn new(
         base_url: &str,
         resend_interval: Duration,
-        posts: IntCounterVec,
+        registry: &prometheus::Registry,
     ) -> Result<Self, AlertmanagerError> {
         let invalid = |message: String| AlertmanagerError::InvalidUrl {
             url: base_url.to_string(),
@@ -94,9 +95,19 @@ impl Notifier {
             client,
             endpoint,
             resend: resend_interval.max(Duration::from_secs(1)),
-            posts,
+            posts: crate::registry::counter(
+                registry,
+                "edgewatch_alertmanager_posts_total",
+                "Alert batches posted to Alertmanager, by result.",
+                &["result"],
+            ),
             active: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// How many posts ended with `result` (`success`, `rejected`, `error`) so far.
+    pub fn posts(&self, result: &str) -> u64 {
+        self.posts.with_label_values(&[result]).get()
     }
 
     /// Reads one outcome: posts firing alerts for checks that started failing (or fail with a

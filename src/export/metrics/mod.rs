@@ -9,50 +9,30 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 use crate::checks::Status;
 use crate::discovery::target::Target;
+use crate::export::OutcomeSink;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo;
+use crate::registry::{counter, register};
 
-/// Every edgewatch metric: the fleet-wide ones in a registry, the per-target ones as compact series.
+/// The outcome exporter: per-target series (written as text, see `per_target`) and the fleet
+/// series that outcomes feed, plus the rendering of the whole registry for `/metrics`. Other
+/// components register their own handles in the same registry when they are built.
 pub struct Metrics {
     registry: Registry,
     per_target: per_target::PerTarget,
     duration: HistogramVec,
     probes_total: IntCounterVec,
     check_failures_total: IntCounterVec,
-    /// Probes that started later than scheduled (by more than the tolerance).
-    pub late_probes: IntCounter,
-    /// How late probes start versus their schedule.
-    pub schedule_lag: Histogram,
-    /// Targets currently known, by source kind.
-    pub targets: IntGaugeVec,
-    /// 1 once a discovery source has listed everything once.
-    pub discovery_synced: IntGaugeVec,
-    /// Discovery errors (watch failures, relists) by source and reason.
-    pub discovery_errors: IntCounterVec,
-    /// ACM API calls by result.
-    pub acm_requests: IntCounterVec,
-    /// Alertmanager posts by result.
-    pub alertmanager_posts: IntCounterVec,
-}
-
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("registered once");
-    c
 }
 
 impl Metrics {
-    /// Registers every metric in a fresh registry.
-    pub fn new() -> Self {
-        let r = Registry::new();
+    /// Registers the outcome series (and `edgewatch_build_info`) in `registry`, which it renders.
+    pub fn new(registry: &Registry) -> Self {
         let duration = HistogramVec::new(
             HistogramOpts::new(
                 "edgewatch_probe_duration_seconds",
@@ -63,90 +43,30 @@ impl Metrics {
             ]),
             &["phase"],
         )
-        .expect("valid metric");
-        r.register(Box::new(duration.clone()))
-            .expect("registered once");
-        let schedule_lag = Histogram::with_opts(
-            HistogramOpts::new(
-                "edgewatch_probe_schedule_lag_seconds",
-                "How late probes start versus their schedule.",
-            )
-            .buckets(vec![0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0]),
-        )
-        .expect("valid metric");
-        r.register(Box::new(schedule_lag.clone()))
-            .expect("registered once");
-        let late_probes = IntCounter::new(
-            "edgewatch_probes_late_total",
-            "Probes that started more than 1s (or 10% of the interval) late.",
-        )
-        .expect("valid metric");
-        r.register(Box::new(late_probes.clone()))
-            .expect("registered once");
-        let targets = IntGaugeVec::new(
-            Opts::new("edgewatch_targets", "Targets being probed, by source."),
-            &["source"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(targets.clone()))
-            .expect("registered once");
-        let discovery_synced = IntGaugeVec::new(
-            Opts::new(
-                "edgewatch_discovery_synced",
-                "1 when the discovery source has completed a full list.",
-            ),
-            &["source"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(discovery_synced.clone()))
-            .expect("registered once");
+        .expect("valid metric definition");
         let build_info = GaugeVec::new(
             Opts::new("edgewatch_build_info", "Build information; always 1."),
             &["version"],
         )
-        .expect("valid metric");
-        r.register(Box::new(build_info.clone()))
-            .expect("registered once");
-        build_info
+        .expect("valid metric definition");
+        register(registry, build_info)
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1.0);
         Metrics {
             probes_total: counter(
-                &r,
+                registry,
                 "edgewatch_probes_total",
                 "Probes completed, by result.",
                 &["result"],
             ),
             check_failures_total: counter(
-                &r,
+                registry,
                 "edgewatch_check_failures_total",
                 "Failed check results, by check and reason code.",
                 &["check", "reason"],
             ),
-            discovery_errors: counter(
-                &r,
-                "edgewatch_discovery_errors_total",
-                "Discovery errors, by source and reason.",
-                &["source", "reason"],
-            ),
-            acm_requests: counter(
-                &r,
-                "edgewatch_acm_requests_total",
-                "ACM API calls, by operation and result.",
-                &["operation", "result"],
-            ),
-            alertmanager_posts: counter(
-                &r,
-                "edgewatch_alertmanager_posts_total",
-                "Alert batches posted to Alertmanager, by result.",
-                &["result"],
-            ),
-            duration,
-            late_probes,
-            schedule_lag,
-            targets,
-            discovery_synced,
-            registry: r,
+            duration: register(registry, duration),
+            registry: registry.clone(),
             per_target: per_target::PerTarget::default(),
         }
     }
@@ -188,11 +108,6 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding cannot fail");
         String::from_utf8(buf).unwrap_or_default()
-    }
-
-    /// The registry, for components that register their own metrics.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
     }
 
     /// Writes one outcome's series, removing the target's series that this outcome no longer has.
@@ -265,9 +180,14 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
+#[async_trait::async_trait]
+impl OutcomeSink for Metrics {
+    async fn observe(&self, outcome: &Outcome) {
+        self.record(outcome);
+    }
+
+    async fn forget(&self, name: &str) {
+        Metrics::forget(self, name);
     }
 }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use futures::future::join_all;
 
 use super::lookup::{AcmLookup, AcmLookupOptions};
+use super::metrics::AcmMetrics;
 use crate::config::settings::AcmSettings;
 use crate::discovery::target::{ExpectedCert, Target};
-use crate::export::metrics::Metrics;
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;
 
@@ -19,7 +19,7 @@ pub struct AcmEnricher {
 
 impl AcmEnricher {
     /// From the validated config; SDK configuration is read lazily, at the first lookup.
-    pub fn from_settings(settings: &AcmSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn from_settings(settings: &AcmSettings, metrics: AcmMetrics) -> Self {
         if !settings.enabled {
             return AcmEnricher { lookup: None };
         }

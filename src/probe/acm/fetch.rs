@@ -13,7 +13,7 @@ use rustls::pki_types::pem::PemObject;
 use super::AcmError;
 use super::arn::CertArn;
 use super::error::classify;
-use crate::export::metrics::Metrics;
+use super::metrics::AcmMetrics;
 use crate::probe::certinfo;
 use crate::probe::{AcmCertificate, AcmDomainValidation};
 
@@ -22,7 +22,7 @@ pub(crate) async fn fetch(
     client: &Client,
     arn: &CertArn,
     timeout: Duration,
-    metrics: &Metrics,
+    metrics: &AcmMetrics,
 ) -> Result<AcmCertificate, AcmError> {
     let get = counted(metrics, "GetCertificate", timeout, async {
         match client
@@ -59,7 +59,7 @@ pub(crate) async fn fetch(
 
 /// Runs one call under the time budget and counts it by result.
 async fn counted<T>(
-    metrics: &Metrics,
+    metrics: &AcmMetrics,
     operation: &str,
     timeout: Duration,
     call: impl Future<Output = Result<T, AcmError>>,
@@ -71,10 +71,7 @@ async fn counted<T>(
         Ok(_) => "ok",
         Err(e) => e.as_str(),
     };
-    metrics
-        .acm_requests
-        .with_label_values(&[operation, label])
-        .inc();
+    metrics.count(operation, label);
     result
 }
 

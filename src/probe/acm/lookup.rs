@@ -2,7 +2,6 @@
 //! a while so 500 Services do not mean 500 calls per interval; concurrent lookups of one ARN
 //! share one call; every lookup is bounded in time so a slow ACM delays nobody for long.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::AcmError;
@@ -10,8 +9,8 @@ use super::arn::CertArn;
 use super::cache::SingleFlightCache;
 use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
+use super::metrics::AcmMetrics;
 use crate::config::settings::AcmSettings;
-use crate::export::metrics::Metrics;
 use crate::probe::{AcmCertificate, AcmLookupFailure, AcmObservation};
 
 /// How failures are cached at most: ACM recovering should show within a probe or two.
@@ -53,12 +52,12 @@ pub struct AcmLookup {
     options: AcmLookupOptions,
     clients: AcmClients,
     cache: SingleFlightCache<Result<AcmCertificate, AcmError>>,
-    metrics: Arc<Metrics>,
+    metrics: AcmMetrics,
 }
 
 impl AcmLookup {
     /// A lookup service; builds no client and reads no configuration until first used.
-    pub fn new(options: AcmLookupOptions, metrics: Arc<Metrics>) -> Self {
+    pub fn new(options: AcmLookupOptions, metrics: AcmMetrics) -> Self {
         AcmLookup {
             clients: AcmClients::new(options.client.clone()),
             options,

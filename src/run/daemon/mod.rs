@@ -17,13 +17,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Settings};
+use crate::discovery::metrics::DiscoveryMetrics;
 use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
 use crate::export::OutcomeSink;
 use crate::export::metrics::Metrics;
 use crate::export::server;
 use crate::pipeline::engine::Engine;
 pub use observers::Observers;
-use schedule::LoopShared;
+use schedule::{LoopShared, ScheduleMetrics};
 use supervisor::Supervisor;
 
 /// Why the daemon stopped with an error.
@@ -56,9 +57,13 @@ pub struct DaemonParts {
     pub flag_targets: Vec<String>,
     /// Probe-and-judge machinery.
     pub engine: Arc<Engine>,
-    /// Metrics, registered once.
+    /// The outcome metrics, rendered at `/metrics` (also the first of `sinks`).
     pub metrics: Arc<Metrics>,
-    /// Extra outcome sinks (Alertmanager, Kubernetes Events).
+    /// Discovery's metrics (static targets' sync and reload errors, targets by source).
+    pub discovery_metrics: DiscoveryMetrics,
+    /// The scheduler's metrics.
+    pub schedule_metrics: ScheduleMetrics,
+    /// Outcome sinks, in order (metrics, Alertmanager, Kubernetes Events).
     pub sinks: Vec<Arc<dyn OutcomeSink>>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
@@ -72,6 +77,8 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         flag_targets,
         engine,
         metrics,
+        discovery_metrics,
+        schedule_metrics,
         sinks,
         sources,
     } = parts;
@@ -91,8 +98,9 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
     let shared = Arc::new(LoopShared {
         engine,
         permits: Arc::new(Semaphore::new(settings.concurrency)),
-        metrics: metrics.clone(),
-        observers: Arc::new(Observers::new(metrics.clone(), sinks)),
+        metrics: schedule_metrics,
+        discovery: discovery_metrics.clone(),
+        observers: Arc::new(Observers::new(sinks)),
         interval: settings.interval,
         epoch: tokio::time::Instant::now(),
     });
@@ -107,8 +115,8 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
 
     // Moved, not copied: with 10,000 targets every copy costs megabytes.
     send_static(&tx, std::mem::take(&mut settings.targets)).await;
-    metrics
-        .discovery_synced
+    discovery_metrics
+        .synced
         .with_label_values(&["static"])
         .set(1);
     let source_tasks: Vec<_> = sources
@@ -123,7 +131,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => reload(&config_path, &flag_targets, &tx, &metrics).await,
+            _ = hup.recv() => reload(&config_path, &flag_targets, &tx, &discovery_metrics).await,
         }
     }
     tracing::info!("shutting down");
@@ -151,7 +159,12 @@ async fn send_static(tx: &UpdateSender, targets: Vec<crate::discovery::target::T
 }
 
 /// Re-reads the config file's targets; a bad file is logged and the running set kept.
-async fn reload(path: &Option<PathBuf>, flags: &[String], tx: &UpdateSender, metrics: &Metrics) {
+async fn reload(
+    path: &Option<PathBuf>,
+    flags: &[String],
+    tx: &UpdateSender,
+    metrics: &DiscoveryMetrics,
+) {
     match config::load(path.as_deref(), flags) {
         Ok(settings) => {
             tracing::info!(
@@ -162,7 +175,7 @@ async fn reload(path: &Option<PathBuf>, flags: &[String], tx: &UpdateSender, met
         }
         Err(err) => {
             metrics
-                .discovery_errors
+                .errors
                 .with_label_values(&["static", "invalid_config"])
                 .inc();
             tracing::error!(error = %err, "config reload failed; keeping the running targets");

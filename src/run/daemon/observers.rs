@@ -1,5 +1,5 @@
-//! Where outcomes go in the daemon: metrics, state-change logs, and optional sinks (Alertmanager,
-//! Kubernetes Events). Each sink reads outcomes only.
+//! Where outcomes go in the daemon: state-change logs and the sinks (metrics first, then
+//! Alertmanager, Kubernetes Events). Each sink reads outcomes only.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use crate::checks::{CheckName, Status};
 use crate::export::OutcomeSink;
-use crate::export::metrics::Metrics;
 use crate::pipeline::outcome::Outcome;
 
 /// The last status of each (check, address) of a target, in the outcome's order.
@@ -15,16 +14,14 @@ type Verdicts = Vec<(CheckName, Option<IpAddr>, Status)>;
 
 /// The daemon's fan-out of outcomes.
 pub struct Observers {
-    metrics: Arc<Metrics>,
     sinks: Vec<Arc<dyn OutcomeSink>>,
     last: Mutex<HashMap<String, Verdicts>>,
 }
 
 impl Observers {
-    /// Metrics and state-change logs, plus `sinks`.
-    pub fn new(metrics: Arc<Metrics>, sinks: Vec<Arc<dyn OutcomeSink>>) -> Self {
+    /// State-change logs, plus `sinks` in order.
+    pub fn new(sinks: Vec<Arc<dyn OutcomeSink>>) -> Self {
         Observers {
-            metrics,
             sinks,
             last: Mutex::new(HashMap::new()),
         }
@@ -32,7 +29,6 @@ impl Observers {
 
     /// Records one outcome everywhere.
     pub async fn observe(&self, outcome: &Outcome) {
-        self.metrics.record(outcome);
         self.log_changes(outcome);
         for sink in &self.sinks {
             sink.observe(outcome).await;
@@ -41,7 +37,6 @@ impl Observers {
 
     /// Drops everything known about the target named `name`.
     pub async fn forget(&self, name: &str) {
-        self.metrics.forget(name);
         self.last
             .lock()
             .unwrap_or_else(|p| p.into_inner())

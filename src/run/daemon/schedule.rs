@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::observers::Observers;
 use crate::discovery::target::Target;
-use crate::export::metrics::Metrics;
 use crate::pipeline::engine::Engine;
 
 /// What every probe loop shares.
@@ -22,14 +21,46 @@ pub struct LoopShared {
     pub engine: Arc<Engine>,
     /// Bounds probes in flight across all targets.
     pub permits: Arc<Semaphore>,
-    /// Metrics (scheduling lag).
-    pub metrics: Arc<Metrics>,
+    /// Scheduling lag and late probes.
+    pub metrics: ScheduleMetrics,
+    /// Discovery's metrics (targets by source).
+    pub discovery: crate::discovery::metrics::DiscoveryMetrics,
     /// Where outcomes go.
     pub observers: Arc<Observers>,
     /// Default interval.
     pub interval: Duration,
     /// The origin of the start slots (see [`slot`]): when the daemon started.
     pub epoch: Instant,
+}
+
+/// The scheduler's own metrics.
+#[derive(Clone)]
+pub struct ScheduleMetrics {
+    late_probes: prometheus::IntCounter,
+    lag: prometheus::Histogram,
+}
+
+impl ScheduleMetrics {
+    /// Registers `edgewatch_probes_late_total` and `edgewatch_probe_schedule_lag_seconds`.
+    pub fn register(registry: &prometheus::Registry) -> Self {
+        let lag = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "edgewatch_probe_schedule_lag_seconds",
+                "How late probes start versus their schedule.",
+            )
+            .buckets(vec![0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0]),
+        )
+        .expect("valid metric definition");
+        let late_probes = prometheus::IntCounter::new(
+            "edgewatch_probes_late_total",
+            "Probes that started more than 1s (or 10% of the interval) late.",
+        )
+        .expect("valid metric definition");
+        ScheduleMetrics {
+            late_probes: crate::registry::register(registry, late_probes),
+            lag: crate::registry::register(registry, lag),
+        }
+    }
 }
 
 /// A start later than this (or 10% of the interval, if larger) counts as late.
@@ -67,7 +98,7 @@ pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: Ca
         };
         let Ok(_permit) = permit else { return };
         let lag = Instant::now().saturating_duration_since(start);
-        shared.metrics.schedule_lag.observe(lag.as_secs_f64());
+        shared.metrics.lag.observe(lag.as_secs_f64());
         if lag > tolerance {
             shared.metrics.late_probes.inc();
         }

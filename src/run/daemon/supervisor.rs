@@ -140,7 +140,7 @@ impl Supervisor {
         }
         for kind in ["config", "flag", "kubernetes"] {
             self.shared
-                .metrics
+                .discovery
                 .targets
                 .with_label_values(&[kind])
                 .set(by_kind.get(kind).copied().unwrap_or(0));
