@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use crate::config::file::{ExpectedCertEntry, TargetEntry};
 use crate::discovery::target::{
     BackendSpec, ClientIpSpec, ExpectedCert, StatusRanges, Target, TargetSource,
+    normalise_hostname, normalise_serial,
 };
-use crate::probe::certinfo::normalise_serial;
 
 /// Parses `host`, `host:port` or `https://host[:port][/path]` into (host, port, path).
 pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), String> {
@@ -37,7 +37,7 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), S
         None => (authority, None),
     };
     check_hostname(host)?;
-    Ok((host.trim_end_matches('.').to_ascii_lowercase(), port, path))
+    Ok((normalise_hostname(host), port, path))
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens (and `_`).
@@ -109,9 +109,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     if let Some(lbs) = &entry.lb_hostname {
         for lb in lbs.clone().into_vec() {
             check_hostname(&lb).map_err(|m| (".lb_hostname".to_string(), m))?;
-            target
-                .lb_hostnames
-                .push(lb.trim_end_matches('.').to_ascii_lowercase());
+            target.lb_hostnames.push(normalise_hostname(&lb));
         }
     }
     if let Some(i) = entry.interval {

@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// One endpoint to verify: `hostname:port` reached the way a client would, plus expectations.
@@ -204,13 +203,32 @@ pub enum ClientIpSpec {
     Header(String),
 }
 
-/// A shared, immutable target as handed to probe tasks.
-pub type SharedTarget = Arc<Target>;
+/// A DNS name as edgewatch compares and labels it: lower case, without the trailing dot. The
+/// one normaliser for hostnames from flags, config, annotations and Service status.
+pub fn normalise_hostname(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Normalises a user-written serial (`01:AB:cd`, `0x1abcd`) to [`serial_hex`]'s form.
+pub fn normalise_serial(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| *c != ':' && *c != ' ')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let trimmed = cleaned.trim_start_matches('0');
+    Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
+}
 
 impl Target {
     /// A target with default expectations for `hostname:port`, named `hostname:port`.
     pub fn new(hostname: impl Into<String>, port: u16, source: TargetSource) -> Self {
-        let hostname = hostname.into().trim_end_matches('.').to_ascii_lowercase();
+        let hostname = normalise_hostname(&hostname.into());
         Target {
             name: format!("{hostname}:{port}"),
             hostname,

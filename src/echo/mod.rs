@@ -1,8 +1,8 @@
 //! `edgewatch echo`: a small HTTP server to run as a backend, or as a sidecar beside one, that
-//! answers every request with what it saw of the client (JSON: [`EchoResponse`]). The prober's
+//! answers every request with what it saw of the client (JSON: `probe::echo_reply::EchoResponse`). The prober's
 //! `client_ip` check reads it to prove the client's IP survived the load balancer.
 //!
-//! Owns the PROXY protocol parser, the server and the response format. It judges nothing.
+//! Owns the PROXY protocol parser and the server; the answer's format is the probe's contract. It judges nothing.
 //!
 //! Several PROXY headers can arrive on one connection (an NLB does not strip a header the client
 //! sent): the first one is the load balancer's and gives `client_ip`; the others are reported
@@ -17,7 +17,6 @@ pub mod server;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use response::{EchoResponse, ProxyInfo};
 pub use server::{EchoSettings, ProxyMode, serve};
 
 /// `edgewatch echo` options.

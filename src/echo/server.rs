@@ -1,5 +1,5 @@
 //! The echo server: accept loop, PROXY header reading (bounded in size and time), and one hyper
-//! HTTP/1.1 connection per client answering [`EchoResponse`] JSON. A silent, trickling or
+//! HTTP/1.1 connection per client answering `EchoResponse` JSON. A silent, trickling or
 //! garbage-sending client is dropped; nothing a client sends can panic the server.
 
 use std::convert::Infallible;
@@ -19,8 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::proxy_protocol::{self, Parse, ProxyHeader, V2_MAX_LEN};
-use super::response::{EchoResponse, ProxyInfo};
+use super::response::proxy_info;
 use super::rewind::Rewind;
+use crate::probe::echo_reply::{EchoResponse, ProxyInfo};
 use crate::probe::http::NONCE_HEADER;
 
 /// Whether connections start with a PROXY protocol header.
@@ -186,8 +187,8 @@ fn conn_info(peer: SocketAddr, headers: &[ProxyHeader]) -> ConnInfo {
             client: peer,
         };
     };
-    let mut proxy = ProxyInfo::from_header(first);
-    proxy.stacked = stacked.iter().map(ProxyInfo::from_header).collect();
+    let mut proxy = proxy_info(first);
+    proxy.stacked = stacked.iter().map(proxy_info).collect();
     ConnInfo {
         peer,
         proxy: Some(proxy),

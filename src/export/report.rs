@@ -65,7 +65,7 @@ fn facts_json(obs: &Observation) -> Value {
         "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
         "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => json!(ip.to_string()),
-            Err(e) => json!({"error": e}),
+            Err(e) => json!({"error": e.to_string(), "code": e.as_str()}),
         }),
     })
 }

@@ -97,25 +97,10 @@ pub fn serial_hex(raw: &[u8]) -> String {
     }
 }
 
-/// Normalises a user-written serial (`01:AB:cd`, `0x1abcd`) to [`serial_hex`]'s form.
-pub fn normalise_serial(text: &str) -> Option<String> {
-    let cleaned: String = text
-        .trim()
-        .trim_start_matches("0x")
-        .chars()
-        .filter(|c| *c != ':' && *c != ' ')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let trimmed = cleaned.trim_start_matches('0');
-    Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::target::normalise_serial;
 
     #[test]
     fn serials_normalise_to_one_form() {

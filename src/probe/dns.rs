@@ -13,6 +13,8 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::discovery::target::normalise_hostname;
+
 /// The answer to one name.
 #[derive(Debug, Clone, Serialize)]
 pub struct DnsObservation {
@@ -246,7 +248,7 @@ fn push_unique(list: &mut Vec<IpAddr>, ip: IpAddr) {
 
 /// Lowercase, no trailing dot, no `dualstack.` prefix (Route 53 alias targets carry one).
 pub fn normalise_name(name: &str) -> String {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let name = normalise_hostname(name);
     match name.strip_prefix("dualstack.") {
         Some(rest) => rest.to_string(),
         None => name,

@@ -15,9 +15,8 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::checks::client_ip::effective_spec;
 use crate::config::settings::ClientIpSettings;
-use crate::discovery::target::{ClientIpSpec, Target};
+use crate::discovery::target::Target;
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;
 
@@ -68,8 +67,13 @@ impl EgressError {
     }
 }
 
-/// Fills `Observation::egress_ip` for targets whose `client_ip` check is on.
+/// Whether a probe's outcome needs the egress IP: decided by whoever wires the enricher (the
+/// `client_ip` judge knows), so the enricher itself judges nothing.
+pub type Wanted = fn(&Target, &Observation) -> bool;
+
+/// Fills `Observation::egress_ip` for the probes that need it.
 pub struct EgressEnricher {
+    wanted: Wanted,
     configured: Option<IpAddr>,
     url: String,
     ttl: Duration,
@@ -91,12 +95,19 @@ impl EgressEnricher {
             .build()
             .map_err(|e| error_chain(&e));
         EgressEnricher {
+            wanted: |_, _| true,
             configured: settings.egress_ip,
             url: settings.reflector_url.clone(),
             ttl: settings.cache_ttl,
             client,
             cache: Mutex::new(None),
         }
+    }
+
+    /// Looks only for the probes `wanted` says need it (by default, every probe).
+    pub fn only_when(mut self, wanted: Wanted) -> Self {
+        self.wanted = wanted;
+        self
     }
 
     /// The egress IP: the configured one, or the reflector's answer (cached).
@@ -164,16 +175,19 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[async_trait::async_trait]
 impl Enricher for EgressEnricher {
     async fn enrich(&self, target: &Target, observation: &mut Observation) {
-        // Only ask for the egress IP when client_ip will be judged (with `auto`: only when the
-        // backend answered as edgewatch echo), so nothing reaches out to a reflector needlessly.
-        if effective_spec(&target.client_ip, observation) == ClientIpSpec::Off {
+        // Only when the outcome needs it, so nothing reaches out to a reflector needlessly.
+        if !(self.wanted)(target, observation) {
             return;
         }
-        observation.egress_ip = Some(self.egress_ip().await.map_err(|e| e.to_string()));
+        observation.egress_ip = Some(self.egress_ip().await);
     }
 }
 
-/// A shared enricher, as the engine takes it.
-pub fn enricher(settings: &ClientIpSettings, source_ip: Option<IpAddr>) -> Arc<dyn Enricher> {
-    Arc::new(EgressEnricher::from_settings(settings, source_ip))
+/// A shared enricher, as the engine takes it, looking only when `wanted`.
+pub fn enricher(
+    settings: &ClientIpSettings,
+    source_ip: Option<IpAddr>,
+    wanted: Wanted,
+) -> Arc<dyn Enricher> {
+    Arc::new(EgressEnricher::from_settings(settings, source_ip).only_when(wanted))
 }

@@ -4,6 +4,7 @@
 pub mod acm;
 pub mod certinfo;
 pub mod dns;
+pub mod echo_reply;
 pub mod egress;
 pub mod enrich;
 pub mod http;
@@ -36,7 +37,7 @@ pub struct Observation {
     /// What ACM says of each expected ACM certificate (filled by the ACM lookup when enabled).
     pub acm: Vec<AcmObservation>,
     /// The prober's own egress IP, when known (for `client_ip`).
-    pub egress_ip: Option<Result<IpAddr, String>>,
+    pub egress_ip: Option<Result<IpAddr, egress::EgressError>>,
 }
 
 impl Observation {

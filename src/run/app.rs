@@ -74,6 +74,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         .with_enricher(crate::probe::egress::enricher(
             &settings.client_ip,
             settings.probe.source_ip,
+            crate::checks::client_ip::will_be_judged,
         ));
     let engine = Arc::new(engine);
     let notifier = match &settings.alertmanager_url {

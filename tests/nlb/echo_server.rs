@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use edgewatch::echo::proxy_protocol::{V2_SIGNATURE, encode_v2};
-use edgewatch::echo::{EchoResponse, EchoSettings, ProxyMode};
+use edgewatch::echo::{EchoSettings, ProxyMode};
+use edgewatch::probe::echo_reply::EchoResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

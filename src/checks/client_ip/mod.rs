@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{CheckName, CheckResult};
 use crate::discovery::target::{ClientIpSpec, Target};
-use crate::echo::EchoResponse;
+use crate::probe::echo_reply::EchoResponse;
 use crate::probe::http::ECHO_MARKER_HEADER;
 use crate::probe::{EndpointObservation, HttpObservation, Observation};
 
@@ -55,6 +55,12 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
         .iter()
         .map(|e| judge_endpoint(target, &spec, egress, e))
         .collect()
+}
+
+/// Whether `client_ip` will be judged for this probe (so the egress IP is worth learning): with
+/// `auto`, only when the backend answered as edgewatch echo.
+pub fn will_be_judged(target: &Target, obs: &Observation) -> bool {
+    effective_spec(&target.client_ip, obs) != ClientIpSpec::Off
 }
 
 /// The mode in force for one probe: `Auto` becomes `Echo` when any address answered with

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::checks::Status;
 use crate::discovery::target::TargetSource;
+use crate::probe::egress::EgressError;
 use crate::probe::{DnsObservation, HttpObservation};
 
 const NONCE: &str = "3f2a9c0d";
@@ -34,7 +35,7 @@ fn http(body: &str, headers: &[(&str, &str)]) -> HttpObservation {
 }
 
 fn observation(
-    egress: Option<Result<IpAddr, String>>,
+    egress: Option<Result<IpAddr, EgressError>>,
     answers: Vec<HttpObservation>,
 ) -> Observation {
     let endpoints = answers
@@ -54,7 +55,7 @@ fn observation(
     }
 }
 
-fn egress() -> Option<Result<IpAddr, String>> {
+fn egress() -> Option<Result<IpAddr, EgressError>> {
     Some(Ok("203.0.113.5".parse().unwrap()))
 }
 
@@ -174,13 +175,19 @@ fn skips_when_off_egress_unknown_or_lookup_failed_or_no_response() {
         one(judge(&target(ClientIpSpec::Echo), &obs)).reason_code,
         "egress_unknown"
     );
-    let obs = observation(Some(Err("reflector down".into())), vec![]);
+    let obs = observation(
+        Some(Err(EgressError::Status {
+            url: "http://127.0.0.1:1/".into(),
+            status: 503,
+        })),
+        vec![],
+    );
     let r = one(judge(&target(ClientIpSpec::Echo), &obs));
     assert_eq!(
         (r.status, r.reason_code),
         (Status::Skip, "egress_lookup_failed")
     );
-    assert!(r.reason.contains("reflector down"));
+    assert!(r.reason.contains("answered 503"), "{}", r.reason);
     let mut error_page = http("<h1>503 Service Unavailable</h1>", &[]);
     error_page.status = Some(503);
     let obs = observation(egress(), vec![error_page]);

@@ -13,7 +13,9 @@ use k8s_openapi::api::core::v1::{Service, ServicePort};
 use super::static_targets::{
     check_acm_arn, check_hostname, check_path, parse_client_ip, parse_sha256,
 };
-use crate::discovery::target::{BackendSpec, ExpectedCert, StatusRanges, Target, TargetSource};
+use crate::discovery::target::{
+    BackendSpec, ExpectedCert, StatusRanges, Target, TargetSource, normalise_hostname,
+};
 
 /// `"true"` opts any Service in, `"false"` opts an AWS TLS load balancer out.
 pub const ENABLED: &str = "edgewatch.io/enabled";
@@ -213,7 +215,7 @@ fn lb_hostnames(svc: &Service) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for i in ingress.into_iter().flatten() {
         for name in [&i.hostname, &i.ip].into_iter().flatten() {
-            let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+            let name = normalise_hostname(name.trim());
             if !name.is_empty() && !out.contains(&name) {
                 out.push(name);
             }
@@ -238,7 +240,7 @@ fn hostnames(
     for h in r.list(key) {
         match check_hostname(h) {
             Ok(()) => {
-                let h = h.trim_end_matches('.').to_ascii_lowercase();
+                let h = normalise_hostname(h);
                 if !hosts.contains(&h) {
                     hosts.push(h);
                 }
