@@ -251,7 +251,7 @@ fn config_check(target: &Target) -> CheckResult {
     }
 }
 
-/// Checks that later features add (ACM status, client IP, backend identity).
+/// The checks that read more than the data-plane probe: ACM's view, and what the backend saw.
 fn extra_judges(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
     let mut results = vec![acm::judge(target, obs, ctx)];
     results.extend(client_ip::judge(target, obs));

@@ -59,21 +59,6 @@ pub enum Error {
     ServiceNotSelected(String),
 }
 
-impl Error {
-    /// Stable short name of the error kind.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Error::Kubeconfig(_) => "kubeconfig",
-            Error::Infer(_) => "no_config",
-            Error::Client(_) => "client",
-            Error::List(_) => "list_failed",
-            Error::BadServiceName(_) => "bad_service_name",
-            Error::ServiceNotFound(_) => "service_not_found",
-            Error::ServiceNotSelected(_) => "service_not_selected",
-        }
-    }
-}
-
 /// A client configured like `kube::Config::infer`: with no kubeconfig path and no context,
 /// in-cluster first then `KUBECONFIG` / `~/.kube/config`; a path (`--kubeconfig`, which may be a
 /// `KUBECONFIG`-style list) and `--context` select explicitly.

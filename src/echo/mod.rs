@@ -52,15 +52,6 @@ pub enum EchoError {
     },
 }
 
-impl EchoError {
-    /// Stable short name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            EchoError::Bind { .. } => "bind",
-        }
-    }
-}
-
 /// The identity from the downward API env: `namespace/name`, or `name` without a namespace.
 pub fn identity_from_env() -> Option<String> {
     let name = std::env::var("POD_NAME").ok().filter(|s| !s.is_empty())?;

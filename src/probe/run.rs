@@ -67,11 +67,6 @@ impl Prober {
         }
     }
 
-    /// The probe settings in force.
-    pub fn settings(&self) -> &ProbeSettings {
-        &self.settings
-    }
-
     /// Probes `target` once. Never fails: every failure is recorded in the observation.
     pub async fn probe(&self, target: &Target) -> Observation {
         let started_at = SystemTime::now();
