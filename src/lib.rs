@@ -14,4 +14,5 @@ pub mod export;
 pub mod pipeline;
 pub mod probe;
 pub mod run;
+pub mod textsafe;
 pub mod timefmt;

@@ -65,6 +65,9 @@ fn init_logging(format: LogFormat) {
         .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        // Outside text (target names, certificate subjects, server errors) is escaped.
+        LogFormat::Text => builder
+            .fmt_fields(edgewatch::run::logfields::EscapedFields)
+            .init(),
     }
 }

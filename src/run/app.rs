@@ -76,6 +76,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         Some(url) => {
             let posts = metrics.alertmanager_posts.clone();
             let notifier = Notifier::new(url, settings.alertmanager_resend, posts)?;
+            let url = crate::textsafe::redact_userinfo(url);
             tracing::info!(%url, "posting alerts to Alertmanager");
             Some(Arc::new(notifier))
         }

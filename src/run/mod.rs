@@ -3,4 +3,5 @@
 
 pub mod app;
 pub mod daemon;
+pub mod logfields;
 pub mod once;
