@@ -61,6 +61,10 @@ pub enum DnsFailure {
     /// No answer within the timeout.
     #[error("DNS query timed out")]
     Timeout,
+    /// This process ran out of file descriptors for the query's socket: edgewatch's trouble,
+    /// not the name's (see [`super::descriptors`]).
+    #[error("edgewatch is out of file descriptors: {0}")]
+    NoDescriptors(String),
     /// Another response code, or a transport error.
     #[error("DNS error: {0}")]
     Other(String),
@@ -74,6 +78,7 @@ impl DnsFailure {
             DnsFailure::Servfail => "servfail",
             DnsFailure::NoAnswer => "no_answer",
             DnsFailure::Timeout => "timeout",
+            DnsFailure::NoDescriptors(_) => "no_descriptors",
             DnsFailure::Other(_) => "error",
         }
     }
@@ -89,6 +94,9 @@ impl DnsFailure {
             },
             NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::Servfail,
             NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::Nxdomain,
+            NetError::Io(io) if super::descriptors::is_out_of_descriptors(io) => {
+                DnsFailure::NoDescriptors(io.to_string())
+            }
             other => {
                 let text = other.to_string();
                 // hickory reports "all nameservers failed/timed out" through several variants.

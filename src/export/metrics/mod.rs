@@ -39,6 +39,9 @@ pub struct Metrics {
     pub acm_requests: IntCounterVec,
     /// Alertmanager posts by result.
     pub alertmanager_posts: IntCounterVec,
+    /// edgewatch's own failures, by kind (`no_descriptors`: a probe spoiled by running out of
+    /// file descriptors, not recorded as the target's failure).
+    pub internal_errors: IntCounterVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -141,6 +144,17 @@ impl Metrics {
                 "Alert batches posted to Alertmanager, by result.",
                 &["result"],
             ),
+            internal_errors: {
+                let c = counter(
+                    &r,
+                    "edgewatch_internal_errors_total",
+                    "edgewatch's own failures (not the targets'), by kind.",
+                    &["kind"],
+                );
+                // Present from the start, so `increase()` sees the first one.
+                c.with_label_values(&["no_descriptors"]);
+                c
+            },
             duration,
             late_probes,
             schedule_lag,

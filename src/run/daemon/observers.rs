@@ -30,8 +30,22 @@ impl Observers {
         }
     }
 
-    /// Records one outcome everywhere.
+    /// Records one outcome everywhere; an outcome spoiled by edgewatch's own lack of file
+    /// descriptors is an internal error instead: the target keeps its last verdicts.
     pub async fn observe(&self, outcome: &Outcome) {
+        if let Some(why) = outcome
+            .observation
+            .as_ref()
+            .and_then(|o| o.lacked_descriptors())
+        {
+            self.metrics
+                .internal_errors
+                .with_label_values(&["no_descriptors"])
+                .inc();
+            tracing::warn!(target = %outcome.target.name, error = %why,
+                "probe not recorded: edgewatch ran out of file descriptors");
+            return;
+        }
         self.metrics.record(outcome);
         self.log_changes(outcome);
         for sink in &self.sinks {
