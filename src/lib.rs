@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod connslots;
 pub mod discovery;
 pub mod echo;
 pub mod export;

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod echo_flood;
 mod escape;
 mod redact;
 mod world;
