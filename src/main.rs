@@ -12,6 +12,9 @@ use edgewatch::run::app;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.probe.log_format);
+    // Before anything opens sockets: the probes (and echo's connections) get every descriptor
+    // the hard limit allows.
+    edgewatch::run::fdlimit::raise_to_hard_limit();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if let Some(Command::Echo(args)) = cli.command {
         return block_on("edgewatch echo", async {

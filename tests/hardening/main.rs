@@ -7,5 +7,6 @@ mod support;
 
 mod echo_flood;
 mod escape;
+mod metrics_listener;
 mod redact;
 mod world;

@@ -81,7 +81,11 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
             addr: settings.listen,
             source,
         })?;
-    tracing::info!(listen = %settings.listen, "serving /metrics, /healthz, /readyz");
+    // The listener may hold a quarter of the descriptors; the rest is the probes' margin.
+    let nofile = crate::run::fdlimit::soft_limit();
+    let limits = crate::export::listener::Limits::for_descriptors(nofile);
+    tracing::info!(listen = %settings.listen, max_connections = limits.max_connections, nofile,
+        "serving /metrics, /healthz, /readyz");
     let shutdown = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<TargetUpdate>(64);
@@ -102,6 +106,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         listener,
         metrics.clone(),
         ready,
+        limits,
         shutdown.clone(),
     ));
 
