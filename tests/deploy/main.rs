@@ -138,10 +138,17 @@ fn check_network_policy(docs: &[Value]) {
     assert_eq!(policies.len(), 1, "one NetworkPolicy");
     let spec = &policies[0]["spec"];
     let pod_labels = &of_kind(docs, "Deployment")[0]["spec"]["template"]["metadata"]["labels"];
-    for (k, v) in spec["podSelector"]["matchLabels"].as_object().expect("podSelector") {
+    for (k, v) in spec["podSelector"]["matchLabels"]
+        .as_object()
+        .expect("podSelector")
+    {
         assert_eq!(&pod_labels[k], v, "the policy selects edgewatch's pods");
     }
-    assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress"]), "egress stays open");
+    assert_eq!(
+        spec["policyTypes"],
+        serde_json::json!(["Ingress"]),
+        "egress stays open"
+    );
     let rules = spec["ingress"].as_array().expect("ingress rules");
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert_eq!(

@@ -106,3 +106,66 @@ impl Observers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::checks::CheckResult;
+    use crate::discovery::target::{Target, TargetSource};
+    use crate::probe::{ConnectFailure, DnsObservation, EndpointObservation, Observation};
+
+    fn outcome(connect: Result<Duration, ConnectFailure>, status: Status) -> Outcome {
+        let addr: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let mut obs = Observation::from_dns(
+            SystemTime::now(),
+            DnsObservation {
+                name: "a.example.test".into(),
+                cname_chain: vec![],
+                addresses: vec![addr.ip()],
+                failure: None,
+                duration: Duration::ZERO,
+            },
+        );
+        obs.endpoints.push(EndpointObservation {
+            address: addr,
+            connect,
+            tls: None,
+            http: None,
+        });
+        let check = CheckName::TlsHandshake;
+        let result = match status {
+            Status::Fail => CheckResult::fail(check, "no_descriptors", "out of descriptors"),
+            _ => CheckResult::pass(check, "fine"),
+        };
+        Outcome {
+            target: Arc::new(Target::new("a.example.test", 443, TargetSource::Config)),
+            observation: Some(obs),
+            results: vec![result.at(addr.ip())],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_out_of_descriptors_is_an_internal_error_not_the_targets_failure() {
+        let metrics = Arc::new(Metrics::new());
+        let observers = Observers::new(metrics.clone(), Vec::new());
+        observers
+            .observe(&outcome(Ok(Duration::ZERO), Status::Pass))
+            .await;
+        let spoiled = Err(ConnectFailure::NoDescriptors("Too many open files".into()));
+        observers.observe(&outcome(spoiled, Status::Fail)).await;
+        let text = metrics.render();
+        assert!(
+            text.contains("edgewatch_internal_errors_total{kind=\"no_descriptors\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("edgewatch_check_failures_total{"), "{text}");
+        assert!(
+            text.contains("edgewatch_probes_total{result=\"success\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("result=\"failure\""), "{text}");
+    }
+}
