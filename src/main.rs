@@ -24,7 +24,9 @@ fn main() -> ExitCode {
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
-            eprintln!("edgewatch: configuration error: {err}");
+            // The message may quote the file's values: escaped, and no URL password.
+            let text = err.to_string();
+            eprintln!("edgewatch: configuration error: {}", safe(&text));
             return ExitCode::from(2);
         }
     };
@@ -36,6 +38,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     block_on("edgewatch", app::run(cli.probe, settings))
+}
+
+/// `text` fit for the terminal: control characters escaped, URL passwords out.
+fn safe(text: &str) -> String {
+    edgewatch::textsafe::escape(&edgewatch::textsafe::redact_userinfo(text)).into_owned()
 }
 
 /// Runs `work` on the runtime; its error is reported under `what` with exit code 2.
@@ -53,7 +60,7 @@ fn block_on<E: std::fmt::Display>(
     match runtime.block_on(work) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("{what}: {err}");
+            eprintln!("{what}: {}", safe(&err.to_string()));
             ExitCode::from(2)
         }
     }
