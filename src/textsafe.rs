@@ -57,26 +57,5 @@ pub fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     out.write_str(&text[clean_from..])
 }
 
-/// Displays a string escaped, without allocating: for log fields
-/// (`tracing::warn!(target = %Escaped(&name), ...)`) and `format!` arguments.
-#[derive(Debug, Clone, Copy)]
-pub struct Escaped<'a>(pub &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_escaped(f, self.0)
-    }
-}
-
-/// Adapts a [`fmt::Write`] so that everything written through it is escaped: lets a log
-/// formatter escape a field's `Display`/`Debug` output as it is written, whatever its type.
-pub struct EscapingWriter<W>(pub W);
-
-impl<W: fmt::Write> fmt::Write for EscapingWriter<W> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        write_escaped(&mut self.0, s)
-    }
-}
-
 #[cfg(test)]
 mod tests;
