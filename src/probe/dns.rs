@@ -278,4 +278,18 @@ mod tests {
         assert_eq!(DnsFailure::Nxdomain.as_str(), "nxdomain");
         assert_eq!(DnsFailure::Other("x".into()).as_str(), "error");
     }
+
+    #[test]
+    fn a_socket_refused_for_lack_of_descriptors_is_no_descriptors() {
+        let emfile = NetError::Io(std::sync::Arc::new(std::io::Error::from_raw_os_error(24)));
+        assert!(matches!(
+            DnsFailure::from_error(&emfile),
+            DnsFailure::NoDescriptors(_)
+        ));
+        let refused = NetError::Io(std::sync::Arc::new(std::io::Error::from_raw_os_error(111)));
+        assert!(matches!(
+            DnsFailure::from_error(&refused),
+            DnsFailure::Other(_)
+        ));
+    }
 }
