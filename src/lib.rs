@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod connslots;
 pub mod discovery;
 pub mod echo;
 pub mod export;
@@ -15,4 +16,5 @@ pub mod pipeline;
 pub mod probe;
 pub mod registry;
 pub mod run;
+pub mod textsafe;
 pub mod timefmt;

@@ -12,6 +12,9 @@ use edgewatch::run::app;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.probe.log_format);
+    // Before anything opens sockets: the probes (and echo's connections) get every descriptor
+    // the hard limit allows.
+    edgewatch::run::fdlimit::raise_to_hard_limit();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if let Some(Command::Echo(args)) = cli.command {
         return block_on("edgewatch echo", async {
@@ -21,7 +24,9 @@ fn main() -> ExitCode {
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
-            eprintln!("edgewatch: configuration error: {err}");
+            // The message may quote the file's values: escaped, and no URL password.
+            let text = err.to_string();
+            eprintln!("edgewatch: configuration error: {}", safe(&text));
             return ExitCode::from(2);
         }
     };
@@ -33,6 +38,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     block_on("edgewatch", app::run(cli.probe, settings))
+}
+
+/// `text` fit for the terminal: control characters escaped, URL passwords out.
+fn safe(text: &str) -> String {
+    edgewatch::textsafe::escape(&edgewatch::textsafe::redact_userinfo(text)).into_owned()
 }
 
 /// Runs `work` on the runtime; its error is reported under `what` with exit code 2.
@@ -50,7 +60,7 @@ fn block_on<E: std::fmt::Display>(
     match runtime.block_on(work) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("{what}: {err}");
+            eprintln!("{what}: {}", safe(&err.to_string()));
             ExitCode::from(2)
         }
     }
@@ -65,6 +75,9 @@ fn init_logging(format: LogFormat) {
         .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        // Outside text (target names, certificate subjects, server errors) is escaped.
+        LogFormat::Text => builder
+            .fmt_fields(edgewatch::run::logfields::EscapedFields)
+            .init(),
     }
 }

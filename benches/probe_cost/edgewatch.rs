@@ -12,6 +12,7 @@ use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::engine::Engine;
 use edgewatch::probe::acm::{AcmEnricher, AcmMetrics};
 use edgewatch::run::daemon::Observers;
+use edgewatch::run::daemon::internal::InternalErrors;
 
 use crate::load;
 use crate::pki;
@@ -54,7 +55,10 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
             .expect("engine")
             .with_enricher(Arc::new(acm)),
     );
-    let observers = Arc::new(Observers::new(vec![metrics]));
+    let observers = Arc::new(Observers::new(
+        vec![metrics],
+        InternalErrors::register(&registry),
+    ));
     load::measure(concurrency, warmup, count, move || {
         let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
         async move {

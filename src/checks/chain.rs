@@ -129,6 +129,14 @@ impl ChainVerifier {
                 format!("`{subject}` is not a TLS server certificate ({err})"),
             ),
             E::UnknownIssuer => self.unknown_issuer(chain, leaf.as_ref()),
+            // A chain longer (or with more candidate paths) than a verifier will follow, like a
+            // server sending 200 certificates: no client would trust it either.
+            E::MaximumPathDepthExceeded
+            | E::MaximumSignatureChecksExceeded
+            | E::MaximumPathBuildCallsExceeded => (
+                "chain_too_long",
+                format!("the chain of `{subject}` is longer than a verifier will follow ({err})"),
+            ),
             E::BadDer | E::BadDerTime | E::TrailingData(_) => (
                 "malformed",
                 format!("a certificate in the chain is malformed ({err})"),
@@ -311,6 +319,43 @@ mod tests {
         assert_eq!(
             (r.status, r.reason_code),
             (Status::Fail, "bad_signature"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_chain_deeper_than_a_verifier_follows_is_chain_too_long() {
+        let ca_params = |name: &str| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name.push(rcgen::DnType::CommonName, name);
+            p
+        };
+        let root_key = KeyPair::generate().unwrap();
+        let root = ca_params("deep root").self_signed(&root_key).unwrap();
+        let anchor = webpki::anchor_from_trusted_cert(root.der())
+            .unwrap()
+            .to_owned();
+        let mut issuer = Issuer::new(ca_params("deep root"), root_key);
+        let mut intermediates = Vec::new();
+        for i in 0..9 {
+            let key = KeyPair::generate().unwrap();
+            let params = ca_params(&format!("deep intermediate {i}"));
+            let cert = params.signed_by(&key, &issuer).unwrap();
+            intermediates.push(cert.der().clone());
+            issuer = Issuer::new(params, key);
+        }
+        let leaf = CertificateParams::new(vec!["deep.example.test".to_string()])
+            .unwrap()
+            .signed_by(&KeyPair::generate().unwrap(), &issuer)
+            .unwrap();
+        let mut chain = vec![leaf.der().clone()];
+        chain.extend(intermediates.into_iter().rev());
+        let r = verifier(&[anchor]).judge(&chain, UnixTime::now());
+        assert_eq!(
+            (r.status, r.reason_code),
+            (Status::Fail, "chain_too_long"),
             "{}",
             r.reason
         );

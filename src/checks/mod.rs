@@ -8,6 +8,7 @@ pub mod chain;
 pub mod chain_memo;
 pub mod client_ip;
 pub mod dns;
+pub mod reasons;
 pub mod tls;
 
 use std::fmt;
@@ -161,6 +162,14 @@ impl CheckResult {
         code: &'static str,
         reason: impl Into<String>,
     ) -> Self {
+        // Every judge's unit tests then prove the codes they give are listed (and so in the
+        // README, which is tested against the list).
+        #[cfg(test)]
+        assert!(
+            reasons::is_listed(check, status, code),
+            "{check} {} with the unlisted reason code `{code}`: add it to checks::reasons",
+            status.as_str()
+        );
         CheckResult {
             check,
             status,

@@ -261,6 +261,9 @@ pub fn validate(
 fn check_url(url: &str) -> Result<(), String> {
     match url.split_once("://") {
         Some(("http" | "https", rest)) if !rest.is_empty() => Ok(()),
-        _ => Err(format!("`{url}` is not an http:// or https:// URL")),
+        _ => Err(format!(
+            "`{}` is not an http:// or https:// URL",
+            crate::textsafe::redact_userinfo(url)
+        )),
     }
 }

@@ -36,6 +36,10 @@ pub struct EchoArgs {
     /// Time allowed for the PROXY header and each request head.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
+    /// Most connections open at once (1-65536); beyond it a new connection evicts the
+    /// longest-idle one, so a keep-alive flood cannot starve health checks.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
 }
 
 /// Why the echo server stopped with an error.
@@ -76,6 +80,7 @@ pub async fn run(args: EchoArgs) -> Result<(), EchoError> {
         proxy_mode: args.proxy_protocol,
         identity: args.identity.or_else(identity_from_env),
         header_timeout: args.header_timeout,
+        max_connections: args.max_connections as usize,
         ..EchoSettings::default()
     };
     tracing::info!(listen = %args.listen, proxy_protocol = ?settings.proxy_mode,

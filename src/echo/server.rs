@@ -1,6 +1,8 @@
 //! The echo server: accept loop, PROXY header reading (bounded in size and time), and one hyper
 //! HTTP/1.1 connection per client answering `EchoResponse` JSON. A silent, trickling or
-//! garbage-sending client is dropped; nothing a client sends can panic the server.
+//! garbage-sending client is dropped; nothing a client sends can panic the server. When every
+//! connection slot is taken, a new connection evicts the longest-idle one (see
+//! `ConnSlots`), so a keep-alive flood cannot starve health checks and probes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,11 +18,11 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 use super::proxy_protocol::{self, Parse, ProxyHeader, V2_MAX_LEN};
 use super::response::proxy_info;
 use super::rewind::Rewind;
+use crate::connslots::{ConnSlots, Slot};
 use crate::probe::echo_reply::{EchoResponse, ProxyInfo};
 use crate::probe::http::NONCE_HEADER;
 
@@ -48,7 +50,8 @@ pub struct EchoSettings {
     pub connection_timeout: Duration,
     /// Largest request head accepted (hyper's read buffer; at least 8 KiB).
     pub max_header_bytes: usize,
-    /// Most connections served at once; more wait in the kernel's backlog.
+    /// Most connections open at once; a new one beyond it evicts the longest-idle connection
+    /// (or is closed when every connection is mid-request).
     pub max_connections: usize,
 }
 
@@ -77,16 +80,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let settings = Arc::new(settings);
-    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let slots = ConnSlots::new(settings.max_connections);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => return,
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
         let accepted = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => accepted,
@@ -100,11 +96,19 @@ pub async fn serve(
                 continue;
             }
         };
+        // Every slot mid-request (nothing idle to evict): close this one at once rather than
+        // let it wait unanswered.
+        let Ok(slot) = slots.admit() else {
+            drop(tcp);
+            continue;
+        };
         let settings = settings.clone();
         tokio::spawn(async move {
             let limit = settings.connection_timeout;
-            let _ = tokio::time::timeout(limit, handle(tcp, peer, settings)).await;
-            drop(permit);
+            tokio::select! {
+                _ = tokio::time::timeout(limit, handle(tcp, peer, settings, slot.clone())) => {}
+                _ = slot.evicted() => {}
+            }
         });
     }
 }
@@ -117,7 +121,7 @@ struct ConnInfo {
     client: SocketAddr,
 }
 
-async fn handle(mut tcp: TcpStream, peer: SocketAddr, settings: Arc<EchoSettings>) {
+async fn handle(mut tcp: TcpStream, peer: SocketAddr, settings: Arc<EchoSettings>, slot: Slot) {
     let (headers, rest) = if settings.proxy_mode == ProxyMode::Off {
         (Vec::new(), Vec::new())
     } else {
@@ -135,9 +139,10 @@ async fn handle(mut tcp: TcpStream, peer: SocketAddr, settings: Arc<EchoSettings
     let max_buf = settings.max_header_bytes.max(8192);
     let io = TokioIo::new(Rewind::new(rest, tcp));
     let service = hyper::service::service_fn(move |req| {
-        let info = info.clone();
-        let settings = settings.clone();
-        async move { Ok::<_, Infallible>(answer(&req, &info, &settings)) }
+        // Not evictable while answering (the answer is built at once and is small).
+        let _busy = slot.busy();
+        let response = answer(&req, &info, &settings);
+        async move { Ok::<_, Infallible>(response) }
     });
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -254,7 +254,7 @@ mod tests {
             CheckResult::pass(CheckName::Config, "ok"),
             CheckResult::pass(CheckName::Backend, "200").at(a),
             CheckResult::fail(CheckName::Backend, "bad_status", "503").at(a),
-            CheckResult::skip(CheckName::ClientIp, "off", "off"),
+            CheckResult::skip(CheckName::ClientIp, "disabled", "off"),
         ];
         let s = summarise(&results);
         assert_eq!(s.len(), 2);
@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn reasons_are_pascal_case_and_notes_bounded() {
         assert_eq!(pascal(CheckName::TlsHandshake), "TlsHandshake");
-        let long = CheckResult::fail(CheckName::Backend, "x", "é".repeat(2000));
+        let long = CheckResult::fail(CheckName::Backend, "closed", "é".repeat(2000));
         let ev = event(EventType::Warning, CheckName::Backend, "t", &[&long]);
         assert_eq!(ev.reason, "BackendFailed");
         assert!(ev.note.as_ref().unwrap().len() <= MAX_NOTE);

@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod events;
+pub mod listener;
 pub mod metrics;
 pub mod report;
 pub mod server;

@@ -10,6 +10,7 @@ use crate::checks::{CheckResult, Status};
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo;
 use crate::probe::{EndpointObservation, Observation};
+use crate::textsafe::escape;
 use crate::timefmt::{millis, rfc3339};
 
 /// The JSON document for a set of outcomes.
@@ -178,29 +179,41 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
             .as_ref()
             .map(|ob| format!(", {:.0} ms", millis(ob.duration)))
             .unwrap_or_default();
-        let _ = writeln!(out, "{mark} {}{origin}{took}", t.name);
+        // Names, subjects and reasons come from outside (a Service, a certificate, a server):
+        // escaped, so they cannot forge lines or send escape sequences to the terminal.
+        let _ = writeln!(out, "{mark} {}{}{took}", escape(&t.name), escape(&origin));
         if let Some(obs) = &o.observation {
             if !obs.dns.cname_chain.is_empty() {
                 let _ = writeln!(
                     out,
                     "     {} -> {}",
-                    t.hostname,
-                    obs.dns.cname_chain.join(" -> ")
+                    escape(&t.hostname),
+                    escape(&obs.dns.cname_chain.join(" -> "))
                 );
             }
             for e in &obs.endpoints {
-                let _ = writeln!(out, "     {}", endpoint_line(e));
+                let _ = writeln!(out, "     {}", escape(&endpoint_line(e)));
             }
         }
         for r in o.results.iter().filter(|r| r.status == Status::Fail) {
-            let _ = writeln!(out, "     {} {}", style.paint("31", "✗"), check_line(r));
+            let _ = writeln!(
+                out,
+                "     {} {}",
+                style.paint("31", "✗"),
+                escape(&check_line(r))
+            );
         }
         for r in o
             .results
             .iter()
             .filter(|r| r.status == Status::Skip && !is_consequence(r))
         {
-            let _ = writeln!(out, "     {} {}", style.paint("33", "-"), check_line(r));
+            let _ = writeln!(
+                out,
+                "     {} {}",
+                style.paint("33", "-"),
+                escape(&check_line(r))
+            );
         }
     }
     let failing = outcomes.iter().filter(|o| !o.ok()).count();

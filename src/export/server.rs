@@ -1,5 +1,6 @@
 //! The daemon's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process is
-//! alive), `/readyz` (every discovery source has listed once).
+//! alive), `/readyz` (every discovery source has listed once). Served within the bounds of
+//! [`listener::Limits`] (connections, header time, connection age).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use crate::export::listener::{self, Limits};
 use crate::export::metrics::Metrics;
 
 #[derive(Clone)]
@@ -56,14 +58,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Serves until `shutdown` fires.
+/// Serves until `shutdown` fires, within `limits`.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    tcp: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    limits: Limits,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics, ready))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+) {
+    listener::serve(tcp, router(metrics, ready), limits, shutdown).await;
 }

@@ -63,6 +63,10 @@ pub enum DnsFailure {
     /// No answer within the timeout.
     #[error("DNS query timed out")]
     Timeout,
+    /// This process ran out of file descriptors for the query's socket: edgewatch's trouble,
+    /// not the name's (see [`super::descriptors`]).
+    #[error("edgewatch is out of file descriptors: {0}")]
+    NoDescriptors(String),
     /// Another response code, or a transport error.
     #[error("DNS error: {0}")]
     Other(String),
@@ -76,6 +80,7 @@ impl DnsFailure {
             DnsFailure::Servfail => "servfail",
             DnsFailure::NoAnswer => "no_answer",
             DnsFailure::Timeout => "timeout",
+            DnsFailure::NoDescriptors(_) => "no_descriptors",
             DnsFailure::Other(_) => "error",
         }
     }
@@ -91,6 +96,9 @@ impl DnsFailure {
             },
             NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::Servfail,
             NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::Nxdomain,
+            NetError::Io(io) if super::descriptors::is_out_of_descriptors(io) => {
+                DnsFailure::NoDescriptors(io.to_string())
+            }
             other => {
                 let text = other.to_string();
                 // hickory reports "all nameservers failed/timed out" through several variants.
@@ -271,5 +279,19 @@ mod tests {
     fn failure_names_are_stable() {
         assert_eq!(DnsFailure::Nxdomain.as_str(), "nxdomain");
         assert_eq!(DnsFailure::Other("x".into()).as_str(), "error");
+    }
+
+    #[test]
+    fn a_socket_refused_for_lack_of_descriptors_is_no_descriptors() {
+        let emfile = NetError::Io(std::sync::Arc::new(std::io::Error::from_raw_os_error(24)));
+        assert!(matches!(
+            DnsFailure::from_error(&emfile),
+            DnsFailure::NoDescriptors(_)
+        ));
+        let refused = NetError::Io(std::sync::Arc::new(std::io::Error::from_raw_os_error(111)));
+        assert!(matches!(
+            DnsFailure::from_error(&refused),
+            DnsFailure::Other(_)
+        ));
     }
 }

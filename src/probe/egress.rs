@@ -19,6 +19,7 @@ use crate::config::settings::ClientIpSettings;
 use crate::discovery::target::Target;
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;
+use crate::textsafe::redact_userinfo;
 
 /// How long a failed reflector lookup is remembered (at most the cache TTL), so a down reflector
 /// is not asked once per target.
@@ -135,10 +136,11 @@ impl EgressEnricher {
     }
 
     async fn ask_reflector(&self) -> Result<IpAddr, EgressError> {
-        let url = self.url.clone();
+        // Errors become check reasons, JSON and log lines: never with the URL's password.
+        let url = redact_userinfo(&self.url).into_owned();
         let unreachable = |e: reqwest::Error| EgressError::Unreachable {
             url: url.clone(),
-            detail: error_chain(&e),
+            detail: redact_userinfo(&error_chain(&e)).into_owned(),
         };
         let client = self
             .client

@@ -3,6 +3,7 @@
 
 pub mod acm;
 pub mod certinfo;
+pub mod descriptors;
 pub mod dns;
 pub mod echo_reply;
 pub mod egress;
@@ -81,7 +82,11 @@ pub enum ConnectFailure {
     /// The probe's overall deadline passed before connecting.
     #[error("probe deadline exceeded before connecting")]
     Deadline,
-    /// Any other socket error.
+    /// This process ran out of file descriptors (EMFILE/ENFILE): edgewatch's trouble, not the
+    /// target's (see [`descriptors`]).
+    #[error("edgewatch is out of file descriptors: {0}")]
+    NoDescriptors(String),
+    /// Any other socket error (no route to host, network unreachable, ...).
     #[error("connect failed: {0}")]
     Other(String),
 }
@@ -93,6 +98,7 @@ impl ConnectFailure {
             ConnectFailure::Refused => "connection_refused",
             ConnectFailure::Timeout(_) => "connect_timeout",
             ConnectFailure::Deadline => "deadline_exceeded",
+            ConnectFailure::NoDescriptors(_) => "no_descriptors",
             ConnectFailure::Other(_) => "connect_error",
         }
     }

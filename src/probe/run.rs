@@ -135,6 +135,9 @@ impl Prober {
             Ok(Err(err)) => {
                 obs.connect = Err(match err.kind() {
                     std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
+                    _ if super::descriptors::is_out_of_descriptors(&err) => {
+                        ConnectFailure::NoDescriptors(err.to_string())
+                    }
                     _ => ConnectFailure::Other(err.to_string()),
                 });
                 return obs;

@@ -15,6 +15,7 @@ use crate::export::events::EventPublisher;
 use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::{AcmEnricher, AcmMetrics};
+use crate::run::daemon::internal::InternalErrors;
 use crate::run::daemon::schedule::ScheduleMetrics;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
@@ -80,6 +81,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
             let notifier = Notifier::new(url, settings.alertmanager_resend, &registry)?;
+            let url = crate::textsafe::redact_userinfo(url);
             tracing::info!(%url, "posting alerts to Alertmanager");
             Some(Arc::new(notifier))
         }
@@ -125,6 +127,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         metrics,
         discovery_metrics,
         schedule_metrics,
+        internal_errors: InternalErrors::register(&registry),
         sinks,
         sources,
     })

@@ -3,4 +3,6 @@
 
 pub mod app;
 pub mod daemon;
+pub mod fdlimit;
+pub mod logfields;
 pub mod once;

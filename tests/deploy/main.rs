@@ -127,7 +127,41 @@ fn both_kustomizations_build_and_validate_with_only_the_crds_unchecked() {
         );
         check_crds(&docs);
         check_deployment(&docs);
+        check_network_policy(&docs);
     }
+}
+
+/// Only the scraper reaches port 9815: one ingress rule, one peer with both a namespace and a
+/// pod selector (two peers would admit a whole namespace, or a label in any namespace).
+fn check_network_policy(docs: &[Value]) {
+    let policies = of_kind(docs, "NetworkPolicy");
+    assert_eq!(policies.len(), 1, "one NetworkPolicy");
+    let spec = &policies[0]["spec"];
+    let pod_labels = &of_kind(docs, "Deployment")[0]["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in spec["podSelector"]["matchLabels"]
+        .as_object()
+        .expect("podSelector")
+    {
+        assert_eq!(&pod_labels[k], v, "the policy selects edgewatch's pods");
+    }
+    assert_eq!(
+        spec["policyTypes"],
+        serde_json::json!(["Ingress"]),
+        "egress stays open"
+    );
+    let rules = spec["ingress"].as_array().expect("ingress rules");
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(
+        rules[0]["ports"],
+        serde_json::json!([{"port": 9815, "protocol": "TCP"}])
+    );
+    let from = rules[0]["from"].as_array().expect("from");
+    assert_eq!(from.len(), 1, "one peer: {from:?}");
+    assert!(
+        from[0]["namespaceSelector"]["matchLabels"].is_object()
+            && from[0]["podSelector"]["matchLabels"].is_object(),
+        "the peer names both the scraper's namespace and its pods: {from:?}"
+    );
 }
 
 fn check_crds(docs: &[Value]) {

@@ -1,7 +1,7 @@
 //! The layout's rules, checked by reading the `crate::` paths in `src/`: data flows
 //! discover → probe → judge → pipeline → export → run, and no module names a stage after its own
-//! (so there are no cycles between the top-level modules either). Shared helpers (`timefmt`,
-//! `registry`) sit below every stage; `cli` (the command line) is read only by `run` and `main`.
+//! (so there are no cycles between the top-level modules either). Small shared helpers
+//! (`timefmt`, `registry`, `textsafe`, `connslots`) sit below every stage; `cli` (the command line) is read only by `run` and `main`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("timefmt", 0),
     ("registry", 0),
+    ("textsafe", 0),
+    ("connslots", 0),
     ("config", 1),
     ("discovery", 2),
     ("probe", 3),
@@ -107,7 +109,15 @@ fn src_has_only_small_shared_files_at_the_top() {
     top.sort();
     assert_eq!(
         top,
-        ["cli.rs", "lib.rs", "main.rs", "registry.rs", "timefmt.rs"],
+        [
+            "cli.rs",
+            "connslots.rs",
+            "lib.rs",
+            "main.rs",
+            "registry.rs",
+            "textsafe.rs",
+            "timefmt.rs"
+        ],
         "a new top-level file belongs in one of the stage folders"
     );
 }

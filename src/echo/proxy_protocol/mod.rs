@@ -322,3 +322,6 @@ pub fn encode_v2(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -20,6 +20,7 @@ use prometheus::IntCounterVec;
 use crate::checks::{CheckName, CheckResult, Status};
 use crate::discovery::target::Target;
 use crate::pipeline::outcome::Outcome;
+use crate::textsafe::redact_userinfo;
 use alert::PostableAlert;
 
 /// Why a notifier could not be built.
@@ -77,8 +78,8 @@ impl Notifier {
         registry: &prometheus::Registry,
     ) -> Result<Self, AlertmanagerError> {
         let invalid = |message: String| AlertmanagerError::InvalidUrl {
-            url: base_url.to_string(),
-            message,
+            url: redact_userinfo(base_url).into_owned(),
+            message: redact_userinfo(&message).into_owned(),
         };
         let base = reqwest::Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
@@ -243,11 +244,15 @@ impl Notifier {
                 let status = resp.status();
                 let body = resp.text().await.unwrap_or_default();
                 let body: String = body.chars().take(200).collect();
-                tracing::warn!(url = %self.endpoint, %status, %body, "Alertmanager rejected alerts");
+                let url = redact_userinfo(self.endpoint.as_str());
+                tracing::warn!(%url, %status, %body, "Alertmanager rejected alerts");
                 "rejected"
             }
             Err(err) => {
-                tracing::warn!(url = %self.endpoint, error = %err, "cannot post alerts to Alertmanager");
+                let url = redact_userinfo(self.endpoint.as_str());
+                // reqwest's message names the URL, password included.
+                let error = redact_userinfo(&err.to_string()).into_owned();
+                tracing::warn!(%url, %error, "cannot post alerts to Alertmanager");
                 "error"
             }
         };

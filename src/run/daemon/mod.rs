@@ -2,6 +2,7 @@
 //! outcomes go to metrics, logs and sinks; `/metrics` serves them. SIGHUP reloads the config
 //! file's targets; SIGTERM/SIGINT stop gracefully.
 
+pub mod internal;
 pub mod observers;
 pub mod schedule;
 pub mod supervisor;
@@ -23,6 +24,7 @@ use crate::export::OutcomeSink;
 use crate::export::metrics::Metrics;
 use crate::export::server;
 use crate::pipeline::engine::Engine;
+use internal::InternalErrors;
 pub use observers::Observers;
 use schedule::{LoopShared, ScheduleMetrics};
 use supervisor::Supervisor;
@@ -63,6 +65,8 @@ pub struct DaemonParts {
     pub discovery_metrics: DiscoveryMetrics,
     /// The scheduler's metrics.
     pub schedule_metrics: ScheduleMetrics,
+    /// edgewatch's own failures.
+    pub internal_errors: InternalErrors,
     /// Outcome sinks, in order (metrics, Alertmanager, Kubernetes Events).
     pub sinks: Vec<Arc<dyn OutcomeSink>>,
     /// Extra discovery sources, with the id each reports as.
@@ -79,6 +83,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         metrics,
         discovery_metrics,
         schedule_metrics,
+        internal_errors,
         sinks,
         sources,
     } = parts;
@@ -88,7 +93,11 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
             addr: settings.listen,
             source,
         })?;
-    tracing::info!(listen = %settings.listen, "serving /metrics, /healthz, /readyz");
+    // The listener may hold a quarter of the descriptors; the rest is the probes' margin.
+    let nofile = crate::run::fdlimit::soft_limit();
+    let limits = crate::export::listener::Limits::for_descriptors(nofile);
+    tracing::info!(listen = %settings.listen, max_connections = limits.max_connections, nofile,
+        "serving /metrics, /healthz, /readyz");
     let shutdown = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<TargetUpdate>(64);
@@ -100,7 +109,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         permits: Arc::new(Semaphore::new(settings.concurrency)),
         metrics: schedule_metrics,
         discovery: discovery_metrics.clone(),
-        observers: Arc::new(Observers::new(sinks)),
+        observers: Arc::new(Observers::new(sinks, internal_errors)),
         interval: settings.interval,
         epoch: tokio::time::Instant::now(),
     });
@@ -110,6 +119,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         listener,
         metrics.clone(),
         ready,
+        limits,
         shutdown.clone(),
     ));
 

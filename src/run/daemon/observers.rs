@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use super::internal::InternalErrors;
 use crate::checks::{CheckName, Status};
 use crate::export::OutcomeSink;
 use crate::pipeline::outcome::Outcome;
@@ -15,20 +16,33 @@ type Verdicts = Vec<(CheckName, Option<IpAddr>, Status)>;
 /// The daemon's fan-out of outcomes.
 pub struct Observers {
     sinks: Vec<Arc<dyn OutcomeSink>>,
+    internal_errors: InternalErrors,
     last: Mutex<HashMap<String, Verdicts>>,
 }
 
 impl Observers {
-    /// State-change logs, plus `sinks` in order.
-    pub fn new(sinks: Vec<Arc<dyn OutcomeSink>>) -> Self {
+    /// State-change logs, plus `sinks` in order; edgewatch's own failures go to `internal_errors`.
+    pub fn new(sinks: Vec<Arc<dyn OutcomeSink>>, internal_errors: InternalErrors) -> Self {
         Observers {
             sinks,
+            internal_errors,
             last: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Records one outcome everywhere.
+    /// Records one outcome everywhere; an outcome spoiled by edgewatch's own lack of file
+    /// descriptors is an internal error instead: the target keeps its last verdicts.
     pub async fn observe(&self, outcome: &Outcome) {
+        if let Some(why) = outcome
+            .observation
+            .as_ref()
+            .and_then(|o| o.lacked_descriptors())
+        {
+            self.internal_errors.count("no_descriptors");
+            tracing::warn!(target = %outcome.target.name, error = %why,
+                "probe not recorded: edgewatch ran out of file descriptors");
+            return;
+        }
         self.log_changes(outcome);
         for sink in &self.sinks {
             sink.observe(outcome).await;
@@ -85,5 +99,70 @@ impl Observers {
                 last.insert(name.clone(), now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::checks::CheckResult;
+    use crate::discovery::target::{Target, TargetSource};
+    use crate::export::metrics::Metrics;
+    use crate::probe::{ConnectFailure, DnsObservation, EndpointObservation, Observation};
+
+    fn outcome(connect: Result<Duration, ConnectFailure>, status: Status) -> Outcome {
+        let addr: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let mut obs = Observation::from_dns(
+            SystemTime::now(),
+            DnsObservation {
+                name: "a.example.test".into(),
+                cname_chain: vec![],
+                addresses: vec![addr.ip()],
+                failure: None,
+                duration: Duration::ZERO,
+            },
+        );
+        obs.endpoints.push(EndpointObservation {
+            address: addr,
+            connect,
+            tls: None,
+            http: None,
+        });
+        let check = CheckName::TlsHandshake;
+        let result = match status {
+            Status::Fail => CheckResult::fail(check, "no_descriptors", "out of descriptors"),
+            _ => CheckResult::pass(check, "fine"),
+        };
+        Outcome {
+            target: Arc::new(Target::new("a.example.test", 443, TargetSource::Config)),
+            observation: Some(obs),
+            results: vec![result.at(addr.ip())],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_out_of_descriptors_is_an_internal_error_not_the_targets_failure() {
+        let registry = prometheus::Registry::new();
+        let metrics = Arc::new(Metrics::new(&registry));
+        let observers = Observers::new(vec![metrics.clone()], InternalErrors::register(&registry));
+        observers
+            .observe(&outcome(Ok(Duration::ZERO), Status::Pass))
+            .await;
+        let spoiled = Err(ConnectFailure::NoDescriptors("Too many open files".into()));
+        observers.observe(&outcome(spoiled, Status::Fail)).await;
+        let text = metrics.render();
+        assert!(
+            text.contains("edgewatch_internal_errors_total{kind=\"no_descriptors\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("edgewatch_check_failures_total{"), "{text}");
+        assert!(
+            text.contains("edgewatch_probes_total{result=\"success\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("result=\"failure\""), "{text}");
     }
 }

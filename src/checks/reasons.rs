@@ -1,0 +1,180 @@
+//! Every reason code each check can give, in one list: the README's "Reason codes" table is
+//! tested against it (both ways), and in unit tests every [`CheckResult`](super::CheckResult)
+//! built with a code outside it panics, so the code, the list and the README cannot drift.
+//! A pass is always `ok`. Codes are metric label values and part of the JSON: stable.
+
+use super::{CheckName, Status};
+
+/// The codes one check gives when it fails and when it skips.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckReasons {
+    /// The check.
+    pub check: CheckName,
+    /// Codes of a `fail`.
+    pub fail: &'static [&'static str],
+    /// Codes of a `skip`.
+    pub skip: &'static [&'static str],
+}
+
+/// The codes of every check, in [`CheckName::ALL`] order.
+pub const REASONS: [CheckReasons; 14] = [
+    CheckReasons {
+        check: CheckName::Config,
+        fail: &["invalid"],
+        skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::LbProvisioned,
+        fail: &["not_provisioned"],
+        skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::Dns,
+        fail: &[
+            "nxdomain",
+            "servfail",
+            "no_answer",
+            "timeout",
+            "no_descriptors",
+            "error",
+        ],
+        skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::DnsAlias,
+        fail: &["wrong_target"],
+        skip: &["no_expectation", "dns_failed"],
+    },
+    CheckReasons {
+        check: CheckName::TlsHandshake,
+        fail: &[
+            "connection_refused",
+            "connect_timeout",
+            "connect_error",
+            "no_descriptors",
+            "alert",
+            "reset",
+            "protocol_error",
+            "incompatible",
+            "bad_server_name",
+            "timeout",
+            "deadline_exceeded",
+            "old_version",
+            "error",
+        ],
+        skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::ChainTrusted,
+        fail: &[
+            "unknown_issuer",
+            "missing_intermediate",
+            "self_signed",
+            "expired",
+            "not_yet_valid",
+            "bad_signature",
+            "not_server_cert",
+            "malformed",
+            "chain_too_long",
+            "untrusted",
+        ],
+        skip: &["no_certificate", "no_chain"],
+    },
+    CheckReasons {
+        check: CheckName::Hostname,
+        fail: &["mismatch", "bad_name", "malformed"],
+        skip: &["no_certificate"],
+    },
+    CheckReasons {
+        check: CheckName::CertExpiry,
+        fail: &["expiring", "expired", "malformed"],
+        skip: &["no_certificate"],
+    },
+    CheckReasons {
+        check: CheckName::CertExpected,
+        fail: &["mismatch", "acm_unavailable", "malformed"],
+        skip: &["no_expectation", "acm_unavailable", "no_certificate"],
+    },
+    CheckReasons {
+        check: CheckName::CertConsistent,
+        fail: &["differs"],
+        skip: &["no_certificate"],
+    },
+    CheckReasons {
+        check: CheckName::AcmStatus,
+        fail: &[
+            "pending_validation",
+            "renewal_pending_validation",
+            "renewal_failed",
+            "not_issued",
+            "expired",
+            "revoked",
+            "failed",
+            "validation_timed_out",
+            "imported_expiring",
+            "acm_unavailable",
+        ],
+        skip: &[
+            "no_expectation",
+            "acm_disabled",
+            "acm_unavailable",
+            "no_status",
+        ],
+    },
+    CheckReasons {
+        check: CheckName::Backend,
+        fail: &[
+            "bad_status",
+            "timeout",
+            "closed",
+            "malformed",
+            "deadline_exceeded",
+        ],
+        skip: &["no_connection"],
+    },
+    CheckReasons {
+        check: CheckName::ClientIp,
+        fail: &[
+            "ip_mismatch",
+            "nonce_mismatch",
+            "not_echo",
+            "not_json",
+            "ip_missing",
+            "ip_unparsable",
+        ],
+        skip: &[
+            "disabled",
+            "not_echo",
+            "egress_unknown",
+            "egress_lookup_failed",
+            "backend_failed",
+            "no_response",
+        ],
+    },
+    CheckReasons {
+        check: CheckName::BackendIdentity,
+        fail: &["unexpected_identity", "no_identity"],
+        skip: &["disabled", "bad_pattern", "backend_failed", "no_response"],
+    },
+];
+
+/// The codes of `check`.
+pub fn of(check: CheckName) -> &'static CheckReasons {
+    REASONS
+        .iter()
+        .find(|r| r.check == check)
+        .unwrap_or(&REASONS[0])
+}
+
+/// Whether `code` is in the list for `check` and `status` (`ok` for a pass).
+pub fn is_listed(check: CheckName, status: Status, code: &str) -> bool {
+    let reasons = of(check);
+    match status {
+        Status::Pass => code == "ok",
+        Status::Fail => reasons.fail.contains(&code),
+        Status::Skip => reasons.skip.contains(&code),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,34 @@
+//! `edgewatch_internal_errors_total{kind}`: edgewatch's own failures, never a target's. A probe
+//! spoiled by running out of file descriptors counts here, not as the target failing.
+
+use prometheus::{IntCounterVec, Registry};
+
+/// Kinds present from the start, so `increase()` sees the first one.
+const KINDS: &[&str] = &["no_descriptors"];
+
+/// The handle; cheap to clone.
+#[derive(Clone)]
+pub struct InternalErrors {
+    counter: IntCounterVec,
+}
+
+impl InternalErrors {
+    /// Registers the counter in `registry`, with every kind at zero.
+    pub fn register(registry: &Registry) -> Self {
+        let counter = crate::registry::counter(
+            registry,
+            "edgewatch_internal_errors_total",
+            "edgewatch's own failures (not the targets'), by kind.",
+            &["kind"],
+        );
+        for kind in KINDS {
+            counter.with_label_values(&[kind]);
+        }
+        InternalErrors { counter }
+    }
+
+    /// Counts one internal error of `kind`.
+    pub fn count(&self, kind: &str) {
+        self.counter.with_label_values(&[kind]).inc();
+    }
+}
