@@ -62,7 +62,7 @@ pub fn judge_endpoint(
         ctx.verifier.judge(chain, ctx.now).at(ip),
         judge_hostname(&target.hostname, &chain[0], &leaf).at(ip),
         judge_expiry(&leaf, ctx).at(ip),
-        judge_expected(target, &leaf, &obs.acm).at(ip),
+        judge_expected(target, &leaf, &obs.acm, ctx.acm_required).at(ip),
     ]
 }
 
@@ -124,7 +124,13 @@ fn judge_expiry(leaf: &CertFacts, ctx: &JudgeContext) -> CheckResult {
 }
 
 /// Passes when the leaf matches any expected certificate.
-fn judge_expected(target: &Target, leaf: &CertFacts, acm: &[AcmObservation]) -> CheckResult {
+/// `acm_required` (`acm.required`): ACM that cannot be asked fails instead of skipping.
+fn judge_expected(
+    target: &Target,
+    leaf: &CertFacts,
+    acm: &[AcmObservation],
+    acm_required: bool,
+) -> CheckResult {
     let check = CheckName::CertExpected;
     if target.expected_certs.is_empty() {
         return CheckResult::skip(
@@ -135,7 +141,7 @@ fn judge_expected(target: &Target, leaf: &CertFacts, acm: &[AcmObservation]) -> 
     }
     let mut compared = Vec::new();
     let mut unknown = Vec::new();
-    let mut required_failure = false;
+    let mut acm_failed = false;
     for expected in &target.expected_certs {
         let verdict = match expected {
             ExpectedCert::Sha256(d) => Some(hex::encode(d) == leaf.sha256),
@@ -147,10 +153,10 @@ fn judge_expected(target: &Target, leaf: &CertFacts, acm: &[AcmObservation]) -> 
                     None
                 }
                 Some(AcmObservation { result: Err(f), .. }) => {
-                    required_failure |= f.required;
+                    acm_failed = true;
                     unknown.push(format!(
-                        "{arn}: ACM could not be asked ({}: {})",
-                        f.kind, f.message
+                        "{arn}: ACM could not be asked ({}: {f})",
+                        f.as_str()
                     ));
                     None
                 }
@@ -196,7 +202,7 @@ fn judge_expected(target: &Target, leaf: &CertFacts, acm: &[AcmObservation]) -> 
     );
     if compared.is_empty() {
         let reason = format!("cannot compare: {}", unknown.join("; "));
-        return if required_failure {
+        return if acm_failed && acm_required {
             CheckResult::fail(check, "acm_unavailable", reason)
         } else {
             CheckResult::skip(check, "acm_unavailable", reason)
@@ -259,7 +265,8 @@ mod tests {
     use crate::checks::Status;
     use crate::checks::chain::ChainVerifier;
     use crate::discovery::target::TargetSource;
-    use crate::probe::{AcmCertificate, AcmLookupFailure};
+    use crate::probe::AcmCertificate;
+    use crate::probe::acm::AcmError;
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_800_000_000;
@@ -331,17 +338,20 @@ mod tests {
             ExpectedCert::Serial("ffff".into()),
             ExpectedCert::SpkiSha256([0xbb; 32]),
         ]);
-        assert_eq!(judge_expected(&t, &leaf(NOW), &[]).status, Status::Pass);
+        assert_eq!(
+            judge_expected(&t, &leaf(NOW), &[], false).status,
+            Status::Pass
+        );
     }
 
     #[test]
     fn expected_acm_certificate_passes_by_sha256_and_fails_naming_both_sides() {
         let t = target(vec![ExpectedCert::AcmArn(ARN.into())]);
         assert_eq!(
-            judge_expected(&t, &leaf(NOW), &[acm([0xaa; 32])]).status,
+            judge_expected(&t, &leaf(NOW), &[acm([0xaa; 32])], false).status,
             Status::Pass
         );
-        let r = judge_expected(&t, &leaf(NOW), &[acm([0xcc; 32])]);
+        let r = judge_expected(&t, &leaf(NOW), &[acm([0xcc; 32])], false);
         assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
         assert!(
             r.reason.contains("CN=tls-demo.example.com") && r.reason.contains(&"cc".repeat(32)),
@@ -354,22 +364,18 @@ mod tests {
     #[test]
     fn unavailable_acm_skips_unless_required() {
         let t = target(vec![ExpectedCert::AcmArn(ARN.into())]);
-        let down = |required| AcmObservation {
+        let down = AcmObservation {
             arn: ARN.into(),
-            result: Err(AcmLookupFailure {
-                kind: "unreachable",
-                message: "connection refused".into(),
-                required,
-            }),
+            result: Err(AcmError::Unreachable("connection refused".into())),
         };
-        let r = judge_expected(&t, &leaf(NOW), &[down(false)]);
+        let r = judge_expected(&t, &leaf(NOW), std::slice::from_ref(&down), false);
         assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
         assert!(r.reason.contains("unreachable"), "{}", r.reason);
         assert_eq!(
-            judge_expected(&t, &leaf(NOW), &[down(true)]).status,
+            judge_expected(&t, &leaf(NOW), &[down], true).status,
             Status::Fail
         );
-        let r = judge_expected(&t, &leaf(NOW), &[]);
+        let r = judge_expected(&t, &leaf(NOW), &[], false);
         assert!(
             r.reason.contains("ACM lookup is not enabled"),
             "{}",
@@ -379,7 +385,7 @@ mod tests {
 
     #[test]
     fn no_expectation_is_a_skip() {
-        let r = judge_expected(&target(vec![]), &leaf(NOW), &[]);
+        let r = judge_expected(&target(vec![]), &leaf(NOW), &[], false);
         assert_eq!((r.status, r.reason_code), (Status::Skip, "no_expectation"));
     }
 }

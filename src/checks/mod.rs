@@ -197,6 +197,8 @@ pub struct JudgeContext {
     pub min_days_left: u32,
     /// `tls.min_version`: a lower negotiated version fails `tls_handshake`.
     pub min_tls_version: tls::TlsVersion,
+    /// `acm.required`: ACM that cannot be asked fails the ACM checks instead of skipping them.
+    pub acm_required: bool,
 }
 
 impl JudgeContext {
@@ -212,6 +214,7 @@ impl JudgeContext {
             verifier,
             min_days_left: Self::DEFAULT_MIN_DAYS_LEFT,
             min_tls_version: Self::DEFAULT_MIN_TLS_VERSION,
+            acm_required: false,
         }
     }
 }

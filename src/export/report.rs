@@ -90,7 +90,7 @@ fn acm_json(a: &crate::probe::AcmObservation) -> Value {
             })).collect::<Vec<_>>(),
             "in_use_by": c.in_use_by,
         }),
-        Err(f) => json!({"arn": a.arn, "error": f.kind, "message": f.message}),
+        Err(f) => json!({"arn": a.arn, "error": f.as_str(), "message": f.to_string()}),
     }
 }
 

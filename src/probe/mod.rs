@@ -110,7 +110,7 @@ pub struct AcmObservation {
     /// The ARN asked about.
     pub arn: String,
     /// ACM's answer, or why it could not be had.
-    pub result: Result<AcmCertificate, AcmLookupFailure>,
+    pub result: Result<AcmCertificate, acm::AcmError>,
 }
 
 /// The facts ACM gives about one certificate.
@@ -149,16 +149,4 @@ pub struct AcmDomainValidation {
     pub status: Option<String>,
     /// The DNS record ACM expects (`name`, `type`, `value`), for DNS validation.
     pub record: Option<(String, String, String)>,
-}
-
-/// Why ACM could not be asked. `required` decides whether the judge fails or skips.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcmLookupFailure {
-    /// Stable short name: `no_credentials`, `access_denied`, `throttled`, `not_found`,
-    /// `unreachable`, `invalid_arn`, `error`.
-    pub kind: &'static str,
-    /// Human-readable detail.
-    pub message: String,
-    /// Whether the config requires ACM (`acm.required`): then the judge fails instead of skipping.
-    pub required: bool,
 }

@@ -57,7 +57,7 @@ async fn child_looks_up_with_sdk_defaults() {
     let metrics = AcmMetrics::register(&prometheus::Registry::new());
     let enricher = AcmEnricher::from_settings(&settings.acm, metrics.clone());
     let found = enricher.lookup().expect("enabled").lookup(&arn).await;
-    let cert = found.unwrap_or_else(|e| panic!("{}: {}", e.kind, e.message));
+    let cert = found.unwrap_or_else(|e| panic!("{}: {}", e.as_str(), e));
     assert_eq!(cert.status.as_deref(), Some("ISSUED"));
     assert_eq!(calls(&metrics, "GetCertificate", "ok"), 1);
 }

@@ -23,9 +23,8 @@ use edgewatch::probe::acm::{AcmClientOptions, AcmLookup, AcmLookupOptions, AcmMe
 pub const ACCOUNT: &str = "123456789012";
 
 /// Lookup options for tests: the given client, 10 min cache, 30 s for failures, 5 s budget.
-pub fn options(client: AcmClientOptions, required: bool) -> AcmLookupOptions {
+pub fn options(client: AcmClientOptions) -> AcmLookupOptions {
     AcmLookupOptions {
-        required,
         cache_ttl: Duration::from_secs(600),
         failure_ttl: Duration::from_secs(30),
         timeout: Duration::from_secs(5),

@@ -4,7 +4,8 @@
 
 use super::{CheckName, CheckResult, JudgeContext, Status};
 use crate::discovery::target::{ExpectedCert, Target};
-use crate::probe::{AcmCertificate, AcmLookupFailure, AcmObservation, Observation};
+use crate::probe::acm::AcmError;
+use crate::probe::{AcmCertificate, AcmObservation, Observation};
 use crate::timefmt::rfc3339;
 
 const CHECK: CheckName = CheckName::AcmStatus;
@@ -52,13 +53,13 @@ fn judge_arn(arn: &str, found: Option<&AcmObservation>, ctx: &JudgeContext) -> C
             "acm_disabled",
             format!("{arn}: ACM lookup is not enabled (acm.enabled)"),
         ),
-        Some(Err(failure)) => unavailable(arn, failure),
+        Some(Err(failure)) => unavailable(arn, failure, ctx.acm_required),
         Some(Ok(cert)) => judge_certificate(arn, cert, ctx),
     }
 }
 
-fn unavailable(arn: &str, f: &AcmLookupFailure) -> CheckResult {
-    let hint = match f.kind {
+fn unavailable(arn: &str, f: &AcmError, required: bool) -> CheckResult {
+    let hint = match f.as_str() {
         "no_credentials" | "access_denied" => {
             " Give edgewatch an IAM role (IRSA) allowed acm:DescribeCertificate and \
              acm:GetCertificate on this certificate."
@@ -70,11 +71,8 @@ fn unavailable(arn: &str, f: &AcmLookupFailure) -> CheckResult {
         "invalid_arn" => " Fix the ARN in the Service annotation or the config.",
         _ => "",
     };
-    let reason = format!(
-        "{arn}: ACM could not be asked ({}: {}).{hint}",
-        f.kind, f.message
-    );
-    if f.required {
+    let reason = format!("{arn}: ACM could not be asked ({}: {f}).{hint}", f.as_str());
+    if required {
         CheckResult::fail(CHECK, "acm_unavailable", reason)
     } else {
         CheckResult::skip(CHECK, "acm_unavailable", reason)

@@ -8,6 +8,7 @@ use rustls::pki_types::UnixTime;
 use super::*;
 use crate::checks::chain::ChainVerifier;
 use crate::discovery::target::TargetSource;
+use crate::probe::acm::AcmError;
 use crate::probe::{AcmDomainValidation, DnsObservation};
 
 const DAY: i64 = 86_400;
@@ -178,23 +179,25 @@ fn a_past_not_after_fails_even_while_acm_still_says_issued() {
     assert!(r.reason.contains("expired 3 days ago"), "{}", r.reason);
 }
 
-fn down(arn: &str, kind: &'static str, required: bool) -> AcmObservation {
+fn down(arn: &str, error: AcmError) -> AcmObservation {
     AcmObservation {
         arn: arn.into(),
-        result: Err(AcmLookupFailure {
-            kind,
-            message: "details".into(),
-            required,
-        }),
+        result: Err(error),
     }
 }
 
 #[test]
 fn acm_unavailable_skips_unless_required() {
-    let r = judged(&[ARN], vec![down(ARN, "access_denied", false)]);
+    let r = judged(
+        &[ARN],
+        vec![down(ARN, AcmError::AccessDenied("details".into()))],
+    );
     assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
     assert!(r.reason.contains("acm:DescribeCertificate"), "{}", r.reason);
-    let r = judged(&[ARN], vec![down(ARN, "not_found", true)]);
+    let mut required = ctx();
+    required.acm_required = true;
+    let down = down(ARN, AcmError::NotFound("details".into()));
+    let r = judge(&target(&[ARN]), &observation(vec![down]), &required);
     assert_eq!((r.status, r.reason_code), (Status::Fail, "acm_unavailable"));
     assert!(r.reason.contains("account and region"), "{}", r.reason);
 }
@@ -210,7 +213,10 @@ fn with_several_arns_the_worst_verdict_wins_and_names_its_arns() {
     let healthy = answer(ARN, issued("AMAZON_ISSUED", None, NOW + 90 * DAY));
     let r = judged(
         &[ARN, ARN2],
-        vec![healthy.clone(), down(ARN2, "throttled", false)],
+        vec![
+            healthy.clone(),
+            down(ARN2, AcmError::Throttled("details".into())),
+        ],
     );
     assert_eq!(r.status, Status::Skip);
     assert!(r.reason.starts_with(ARN2), "{}", r.reason);

@@ -42,7 +42,7 @@ pub enum AcmError {
 }
 
 impl AcmError {
-    /// Stable short name, also used as the `kind` of an `AcmLookupFailure`. A timeout counts as
+    /// Stable short name, for metric labels, JSON and reasons. A timeout counts as
     /// `unreachable`: for the judge both mean ACM did not answer.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -11,7 +11,7 @@ use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
 use super::metrics::AcmMetrics;
 use crate::config::settings::AcmSettings;
-use crate::probe::{AcmCertificate, AcmLookupFailure, AcmObservation};
+use crate::probe::{AcmCertificate, AcmObservation};
 
 /// How failures are cached at most: ACM recovering should show within a probe or two.
 pub const DEFAULT_FAILURE_TTL: Duration = Duration::from_secs(30);
@@ -22,8 +22,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How lookups behave.
 #[derive(Clone, Debug)]
 pub struct AcmLookupOptions {
-    /// `acm.required`: copied into each failure so the judges fail instead of skipping.
-    pub required: bool,
     /// How long a successful answer is reused (`acm.cache_ttl`).
     pub cache_ttl: Duration,
     /// How long a failure is reused (never longer than `cache_ttl`).
@@ -38,7 +36,6 @@ impl AcmLookupOptions {
     /// Options from the validated config, with the default failure TTL and timeout.
     pub fn from_settings(settings: &AcmSettings) -> Self {
         AcmLookupOptions {
-            required: settings.required,
             cache_ttl: settings.cache_ttl,
             failure_ttl: DEFAULT_FAILURE_TTL.min(settings.cache_ttl),
             timeout: DEFAULT_TIMEOUT,
@@ -68,8 +65,8 @@ impl AcmLookup {
 
     /// What ACM says of `arn`: from the cache when fresh, else from ACM (one call shared by all
     /// concurrent askers). Returns within the configured timeout plus scheduling noise.
-    pub async fn lookup(&self, arn: &str) -> Result<AcmCertificate, AcmLookupFailure> {
-        let parsed = CertArn::parse(arn).map_err(|e| self.failure(&e))?;
+    pub async fn lookup(&self, arn: &str) -> Result<AcmCertificate, AcmError> {
+        let parsed = CertArn::parse(arn)?;
         let options = &self.options;
         self.cache
             .get_or_fetch(arn, || async {
@@ -91,7 +88,6 @@ impl AcmLookup {
                 (result, ttl)
             })
             .await
-            .map_err(|e| self.failure(&e))
     }
 
     /// [`lookup`](Self::lookup) as an observation.
@@ -99,14 +95,6 @@ impl AcmLookup {
         AcmObservation {
             arn: arn.to_string(),
             result: self.lookup(arn).await,
-        }
-    }
-
-    fn failure(&self, e: &AcmError) -> AcmLookupFailure {
-        AcmLookupFailure {
-            kind: e.as_str(),
-            message: e.to_string(),
-            required: self.options.required,
         }
     }
 }
