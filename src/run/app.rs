@@ -43,7 +43,23 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    // `--ca-file` adds to `tls.ca_file`: both are trusted beside Mozilla's roots.
+    for path in &args.ca_files {
+        settings.extra_anchors.extend(read_ca_file(path)?);
+    }
     Ok(settings)
+}
+
+/// Reads one `--ca-file` bundle; errors name the flag and the file.
+fn read_ca_file(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::TrustAnchor<'static>>, ConfigError> {
+    if !path.is_file() {
+        let message = format!("{} is not a readable file", path.display());
+        return Err(ConfigError::new("--ca-file", "", message));
+    }
+    crate::checks::chain::read_anchors(path)
+        .map_err(|e| ConfigError::new("--ca-file", "", e.to_string()))
 }
 
 /// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
