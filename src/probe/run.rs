@@ -159,7 +159,13 @@ impl Prober {
         let Some(stream) = stream else { return obs };
 
         let (limit, by_deadline) = phase_budget(self.settings.http_timeout, deadline);
-        let mut http_obs = http::get(stream, &target.hostname, &target.backend.path, limit).await;
+        // An IPv6 literal goes in `Host` in brackets (RFC 9110 authority form).
+        let host = if target.hostname.contains(':') {
+            format!("[{}]", target.hostname)
+        } else {
+            target.hostname.clone()
+        };
+        let mut http_obs = http::get(stream, &host, &target.backend.path, limit).await;
         if by_deadline && matches!(http_obs.failure, Some(HttpFailure::Timeout(_))) {
             http_obs.failure = Some(HttpFailure::Deadline);
         }
