@@ -4,6 +4,7 @@
 pub mod acm;
 pub mod certinfo;
 pub mod dns;
+mod dns_refusal;
 pub mod egress;
 pub mod enrich;
 pub mod http;

@@ -49,6 +49,8 @@ impl Default for ProbeSettings {
 #[derive(Clone)]
 pub struct Prober {
     resolver: TokioResolver,
+    /// The nameservers `resolver` asks: named in DNS failures, checked for a closed port.
+    nameservers: Arc<[SocketAddr]>,
     connector: TlsConnector,
     settings: ProbeSettings,
 }
@@ -62,9 +64,16 @@ impl Prober {
     ) -> Self {
         Prober {
             resolver,
+            nameservers: Arc::from(Vec::new()),
             connector: TlsConnector::from(tls_config),
             settings,
         }
+    }
+
+    /// Names the nameservers the resolver asks (see [`dns::nameserver_addrs`]).
+    pub fn with_nameservers(mut self, nameservers: Vec<SocketAddr>) -> Self {
+        self.nameservers = Arc::from(nameservers);
+        self
     }
 
     /// The probe settings in force.
@@ -105,12 +114,14 @@ impl Prober {
 
     async fn resolve_within(&self, name: &str, deadline: Instant) -> DnsObservation {
         let started = Instant::now();
-        match tokio::time::timeout_at(deadline, dns::resolve(&self.resolver, name)).await {
+        let resolving = dns::resolve(&self.resolver, &self.nameservers, name);
+        match tokio::time::timeout_at(deadline, resolving).await {
             Ok(obs) => obs,
             Err(_) => DnsObservation {
                 name: name.to_string(),
                 cname_chain: Vec::new(),
                 addresses: Vec::new(),
+                nameservers: self.nameservers.to_vec(),
                 failure: Some(dns::DnsFailure::Timeout),
                 duration: started.elapsed(),
             },
