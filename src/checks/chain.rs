@@ -332,7 +332,11 @@ mod tests {
 
     /// A leaf for `name` (CN = name) valid 30 days, signed by `issuer` or self-signed; CA-marked
     /// when `is_ca` (what `openssl req -x509` makes by default).
-    fn named_leaf(name: &str, is_ca: bool, issuer: Option<&Issuer<'_, KeyPair>>) -> CertificateDer<'static> {
+    fn named_leaf(
+        name: &str,
+        is_ca: bool,
+        issuer: Option<&Issuer<'_, KeyPair>>,
+    ) -> CertificateDer<'static> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -340,7 +344,9 @@ mod tests {
         let epoch = rcgen::date_time_ymd(1970, 1, 1);
         let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
         params.not_before = epoch + Duration::from_secs(now - DAY);
         params.not_after = epoch + Duration::from_secs(now + 30 * DAY);
         if is_ca {
@@ -394,7 +400,8 @@ mod tests {
         let intermediate_key = KeyPair::generate().unwrap();
         let mut im = CertificateParams::new(Vec::<String>::new()).unwrap();
         im.distinguished_name = rcgen::DistinguishedName::new();
-        im.distinguished_name.push(rcgen::DnType::CommonName, "corp intermediate");
+        im.distinguished_name
+            .push(rcgen::DnType::CommonName, "corp intermediate");
         im.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let im_cert = im.signed_by(&intermediate_key, &root).unwrap();
         let im_issuer = Issuer::new(im, intermediate_key);

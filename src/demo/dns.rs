@@ -41,7 +41,11 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
     if request.metadata.message_type != MessageType::Query {
         return None;
     }
-    let mut reply = Message::new(request.metadata.id, MessageType::Response, request.metadata.op_code);
+    let mut reply = Message::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
     reply.metadata = Metadata::response_from_request(&request.metadata);
     reply.metadata.authoritative = true;
     let zone = Name::from_ascii(format!("{ZONE}.")).ok()?;

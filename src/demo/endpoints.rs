@@ -33,13 +33,14 @@ pub async fn start(
     cert: &ServedCert,
     backend: Backend,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let config = rustls::ServerConfig::builder_with_provider(crate::pipeline::engine::crypto_provider())
-        .with_safe_default_protocol_versions()
-        .and_then(|b| {
-            b.with_no_client_auth()
-                .with_single_cert(cert.chain.clone(), cert.key())
-        })
-        .map_err(std::io::Error::other)?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(crate::pipeline::engine::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .and_then(|b| {
+                b.with_no_client_auth()
+                    .with_single_cert(cert.chain.clone(), cert.key())
+            })
+            .map_err(std::io::Error::other)?;
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
     let addr = listener.local_addr()?;

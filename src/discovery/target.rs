@@ -260,7 +260,10 @@ mod tests {
 
     #[test]
     fn an_ipv6_target_is_named_with_brackets() {
-        assert_eq!(Target::new("::1", 18700, TargetSource::Flag).name, "[::1]:18700");
+        assert_eq!(
+            Target::new("::1", 18700, TargetSource::Flag).name,
+            "[::1]:18700"
+        );
     }
 
     #[test]

@@ -329,4 +329,3 @@ mod tests {
         assert_eq!(DnsFailure::Other("x".into()).as_str(), "error");
     }
 }
-

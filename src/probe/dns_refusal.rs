@@ -70,7 +70,10 @@ mod tests {
         let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let silent_addr = silent.local_addr().unwrap();
         assert!(!all_refuse(&[silent_addr]).await);
-        assert!(!all_refuse(&[closed, silent_addr]).await, "one alive: not refused");
+        assert!(
+            !all_refuse(&[closed, silent_addr]).await,
+            "one alive: not refused"
+        );
         assert!(!all_refuse(&[]).await);
     }
 }

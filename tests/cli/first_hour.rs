@@ -46,7 +46,13 @@ async fn once_on_an_ipv6_target_with_ca_file_passes_and_reports_the_v6_address()
     let spec = format!("[::1]:{}", w.server.addr().port());
     let ca = w.ca.path().to_str().unwrap();
     let (code, out, err) = run(&[
-        "--once", "--target", &spec, "--ca-file", ca, "--output", "json",
+        "--once",
+        "--target",
+        &spec,
+        "--ca-file",
+        ca,
+        "--output",
+        "json",
     ])
     .await;
     let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
@@ -112,13 +118,20 @@ async fn the_daemon_takes_ca_file_and_labels_ipv6_addresses() {
     let line = format!(
         r#"edgewatch_check_success{{address="::1",check="chain_trusted",namespace="",service="",target="[::1]:{port}"}} 1"#
     );
-    metrics_until(listen, "the v6 target's chain_trusted", |t| t.contains(&line)).await;
+    metrics_until(listen, "the v6 target's chain_trusted", |t| {
+        t.contains(&line)
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_missing_ca_file_is_a_configuration_error_naming_the_flag() {
     let (code, _, err) = run(&[
-        "--once", "--target", "[::1]:1", "--ca-file", "/nonexistent/ca.pem",
+        "--once",
+        "--target",
+        "[::1]:1",
+        "--ca-file",
+        "/nonexistent/ca.pem",
     ])
     .await;
     assert_eq!(code, 2);
@@ -182,4 +195,3 @@ async fn check_config_with_nothing_to_check_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
-

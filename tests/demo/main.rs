@@ -82,7 +82,10 @@ async fn demo_exports_the_healthy_passes_and_each_expected_failure_with_its_reas
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(seen_all, "not every demo target was probed; last scrape:\n{last}");
+    assert!(
+        seen_all,
+        "not every demo target was probed; last scrape:\n{last}"
+    );
     // A scrape is streamed family by family: take one that started after every first probe.
     let (_, text) = scrape(listen, "/metrics").await.expect("scrape");
     let has = |line: &str| assert!(text.contains(line), "missing `{line}` in:\n{text}");
@@ -108,7 +111,11 @@ async fn demo_exports_the_healthy_passes_and_each_expected_failure_with_its_reas
     for (target, check, reason) in [
         ("expiring", "cert_expiry", "expiring"),
         ("wrong-name", "hostname", "mismatch"),
-        ("missing-intermediate", "chain_trusted", "missing_intermediate"),
+        (
+            "missing-intermediate",
+            "chain_trusted",
+            "missing_intermediate",
+        ),
         ("backend-503", "backend", "bad_status"),
     ] {
         has(&format!(
