@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod pki;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{KubeArgs, LogFormat, OutputFormat, ProbeArgs};
@@ -52,6 +53,9 @@ pub enum DemoError {
     /// A loopback socket could not be bound.
     #[error("cannot bind a loopback port for the demo: {0}")]
     Bind(#[source] std::io::Error),
+    /// The demo's config file could not be written.
+    #[error("cannot write the demo's config file {0}: {1}")]
+    WriteConfig(String, #[source] std::io::Error),
     /// The generated configuration was refused (a bug in the demo).
     #[error("demo configuration: {0}")]
     Config(#[from] ConfigError),
@@ -69,6 +73,7 @@ impl DemoError {
         match self {
             DemoError::Pki(_) => "pki",
             DemoError::Bind(_) => "bind",
+            DemoError::WriteConfig(..) => "write_config",
             DemoError::Config(_) => "config",
             DemoError::Engine(_) => "engine",
             DemoError::App(_) => "app",
@@ -165,23 +170,24 @@ pub async fn run(args: DemoArgs, log_format: LogFormat) -> Result<u8, DemoError>
             .map_err(DemoError::Bind)?;
         ports.push(addr.port());
     }
-    let yaml = config_text(dns_addr, &ports, args.interval);
-    let mut settings = config::settings::validate(
-        config::parse(&yaml, "edgewatch demo")?,
-        "edgewatch demo",
-        &[],
-    )?;
+    // Written to a file and read back as `--config` reads one, so SIGHUP re-reads the same
+    // targets (a reload without a file would leave the daemon with none).
+    let path = std::env::temp_dir().join(format!("edgewatch-demo-{}.yaml", std::process::id()));
+    std::fs::write(&path, config_text(dns_addr, &ports, args.interval))
+        .map_err(|e| DemoError::WriteConfig(path.display().to_string(), e))?;
+    let _remove = RemoveOnDrop(path.clone());
+    let mut settings = config::load(Some(&path), &[])?;
     // What `--ca-file` does for a private CA: the throwaway root joins Mozilla's roots.
     settings.extra_anchors.push(pki.anchor());
     settings.listen = args
         .listen
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
 
-    print!("{}", banner(&ports, echo_addr, dns_addr));
+    print!("{}", banner(&ports, echo_addr, dns_addr, &path));
     first_report(&settings).await?;
     print!("{}", where_to_look(settings.listen, args.interval));
     let probe = ProbeArgs {
-        config: None,
+        config: Some(path.clone()),
         targets: Vec::new(),
         ca_files: Vec::new(),
         once: false,
@@ -216,7 +222,16 @@ fn config_text(dns: SocketAddr, ports: &[u16], interval: Duration) -> String {
     yaml
 }
 
-fn banner(ports: &[u16], echo: SocketAddr, dns: SocketAddr) -> String {
+/// Removes the demo's config file when the demo ends (Ctrl-C included: the daemon returns).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn banner(ports: &[u16], echo: SocketAddr, dns: SocketAddr, config: &Path) -> String {
     let mut out = String::from(
         "edgewatch demo: a throwaway CA, five TLS endpoints on loopback, the real daemon probing them.\n\n",
     );
@@ -230,8 +245,10 @@ fn banner(ports: &[u16], echo: SocketAddr, dns: SocketAddr) -> String {
         ));
     }
     out.push_str(&format!(
-        "\n  names resolve through the demo's DNS server at {dns}; `edgewatch echo` (PROXY v2 required) at {echo}\n\n\
-         First pass (what `edgewatch --once` prints):\n\n"
+        "\n  names resolve through the demo's DNS server at {dns}; `edgewatch echo` (PROXY v2 required) at {echo}\n\
+         \x20 the daemon reads {} (as `--config` would; the throwaway CA stays in memory)\n\n\
+         First pass (what `edgewatch --once` prints):\n\n",
+        config.display()
     ));
     out
 }

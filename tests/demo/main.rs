@@ -136,17 +136,33 @@ async fn demo_exports_the_healthy_passes_and_each_expected_failure_with_its_reas
     assert_eq!(scrape(listen, "/readyz").await.map(|r| r.0), Some(200));
 
     let pid = demo.0.id().expect("pid").to_string();
-    let ok = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "kill -INT {pid}");
+    let config = std::env::temp_dir().join(format!("edgewatch-demo-{pid}.yaml"));
+    assert!(config.is_file(), "the demo's config file {config:?}");
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    // A reload re-reads the demo's own config file: the five targets stay.
+    signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, text) = scrape(listen, "/metrics")
+        .await
+        .expect("scrape after SIGHUP");
+    assert!(
+        text.contains(r#"edgewatch_targets{source="config"} 5"#),
+        "{text}"
+    );
+    signal("-INT");
     let status = tokio::time::timeout(Duration::from_secs(10), demo.0.wait())
         .await
         .expect("demo stops on SIGINT")
         .expect("wait");
     assert_eq!(status.code(), Some(0), "clean stop on Ctrl-C");
+    assert!(!config.exists(), "the demo removes its config file on exit");
 
     let mut out = String::new();
     demo.0
