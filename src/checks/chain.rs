@@ -179,8 +179,8 @@ impl ChainVerifier {
                 return (
                     "missing_intermediate",
                     format!(
-                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root: the server may be missing its intermediate, or, if `{}` is a private CA, {TRUST_HINT}",
-                        leaf.subject, leaf.issuer, leaf.issuer
+                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: {TRUST_HINT}",
+                        leaf.subject, leaf.issuer
                     ),
                 );
             }
@@ -390,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             r.reason,
-            "server sent only its leaf `CN=app.example.test`; its issuer `CN=corp root` is neither sent nor a trusted root: the server may be missing its intermediate, or, if `CN=corp root` is a private CA, trust it with --ca-file PATH (or tls.ca_file)"
+            "server sent only its leaf `CN=app.example.test`; its issuer `CN=corp root` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: trust it with --ca-file PATH (or tls.ca_file)"
         );
     }
 
