@@ -22,22 +22,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config file (and --target flags) and exit: 0 valid, 2 invalid.
-    CheckConfig,
+    CheckConfig(CheckConfigArgs),
     /// Run the echo backend: answers every request with the client IP it saw (PROXY protocol
     /// v1/v2 aware), for the `client_ip` check.
     Echo(crate::echo::EchoArgs),
+    /// See edgewatch work in one command, with no cloud: a throwaway CA, loopback TLS endpoints
+    /// (one healthy, four broken in common ways) and the real daemon probing them.
+    Demo(crate::demo::DemoArgs),
+}
+
+/// `check-config` options.
+#[derive(Debug, Args, Clone)]
+pub struct CheckConfigArgs {
+    /// Config file (YAML) to validate (same as the top-level --config).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
 }
 
 /// Options of the prober (daemon and --once).
 #[derive(Debug, Args, Clone)]
 pub struct ProbeArgs {
     /// Config file (YAML); see config/edgewatch.yaml.
-    #[arg(long, short = 'c', env = "EDGEWATCH_CONFIG", global = true)]
+    // Not global: `echo` and `demo` read no config file, so their --help must not offer one.
+    #[arg(long, short = 'c', env = "EDGEWATCH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// A target: `host`, `host:port` or `https://host[:port][/path]`. Repeatable.
+    /// A target: `host`, `host:port`, `[v6]:port` or `https://host[:port][/path]`. Repeatable.
     #[arg(long = "target", short = 't', value_name = "SPEC")]
     pub targets: Vec<String>,
-    /// One pass: probe every target once, print a report, exit 0 (all passed) or 1.
+    /// Extra trusted CA certificates (PEM bundle), e.g. a private CA; added to Mozilla's roots
+    /// and to `tls.ca_file`. Repeatable.
+    #[arg(long = "ca-file", value_name = "PATH")]
+    pub ca_files: Vec<PathBuf>,
+    /// One pass: probe every target once, print a report, exit 0 (no check failed), 1 (a check
+    /// failed) or 2 (usage or configuration error).
     #[arg(long)]
     pub once: bool,
     /// Report format for --once.

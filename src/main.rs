@@ -10,16 +10,33 @@ use edgewatch::cli::{Cli, Command, LogFormat};
 use edgewatch::run::app;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     init_logging(cli.probe.log_format);
     // Before anything opens sockets: the probes (and echo's connections) get every descriptor
     // the hard limit allows.
     edgewatch::run::fdlimit::raise_to_hard_limit();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    if let Some(Command::Echo(args)) = cli.command {
-        return block_on("edgewatch echo", async {
-            edgewatch::echo::run(args).await.map(|()| 0)
-        });
+    match cli.command {
+        Some(Command::Echo(args)) => {
+            return block_on("edgewatch echo", async {
+                edgewatch::echo::run(args).await.map(|()| 0)
+            });
+        }
+        Some(Command::Demo(args)) => {
+            let format = cli.probe.log_format;
+            return block_on("edgewatch demo", edgewatch::demo::run(args, format));
+        }
+        _ => {}
+    }
+    let check_only = matches!(cli.command, Some(Command::CheckConfig(_))) || cli.probe.check_config;
+    if let Some(Command::CheckConfig(args)) = &cli.command
+        && args.config.is_some()
+    {
+        cli.probe.config = args.config.clone();
+    }
+    if check_only && cli.probe.config.is_none() && cli.probe.targets.is_empty() {
+        eprintln!("{NOTHING_TO_CHECK}");
+        return ExitCode::from(2);
     }
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
@@ -30,9 +47,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if matches!(cli.command, Some(Command::CheckConfig)) || cli.probe.check_config {
+    if check_only {
+        let from = if cli.probe.config.is_none() {
+            " (from --target; no config file given)"
+        } else {
+            ""
+        };
         println!(
-            "configuration is valid: {} static target(s)",
+            "configuration is valid: {} static target(s){from}",
             settings.targets.len()
         );
         return ExitCode::SUCCESS;
@@ -44,6 +66,9 @@ fn main() -> ExitCode {
 fn safe(text: &str) -> String {
     edgewatch::textsafe::escape(&edgewatch::textsafe::redact_userinfo(text)).into_owned()
 }
+
+/// `check-config` without anything to check is a usage error, not a valid configuration.
+const NOTHING_TO_CHECK: &str = "edgewatch: check-config: nothing to check: give --config FILE (or set EDGEWATCH_CONFIG) or --target SPEC";
 
 /// Runs `work` on the runtime; its error is reported under `what` with exit code 2.
 fn block_on<E: std::fmt::Display>(

@@ -282,7 +282,8 @@ async fn drive(o: Options) {
     }
     drop(bb);
     table.check_complete(o.probes);
-    println!("\n{}", table.render());
+    report::check_goal_wording();
+    println!("\n{}", table.render(o.full));
 
     let bin = Path::new(env!("CARGO_BIN_EXE_edgewatch"));
     let mut results = Vec::new();

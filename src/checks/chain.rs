@@ -11,6 +11,12 @@ use super::chain_memo::{self, VerifiedChains};
 use super::{CheckName, CheckResult};
 use crate::probe::certinfo;
 
+/// What a CA-marked leaf means, in words (webpki calls it `CaUsedAsEndEntity`).
+pub const CA_AS_LEAF: &str = "the certificate is marked as a CA (basicConstraints CA:TRUE), so it cannot be a server certificate; openssl req -x509 does this by default";
+
+/// How to trust a private CA, for the reasons that meet one.
+pub const TRUST_HINT: &str = "trust it with --ca-file PATH (or tls.ca_file)";
+
 /// Trust anchors and signature algorithms; built once, shared by every judgement.
 #[derive(Debug)]
 pub struct ChainVerifier {
@@ -124,9 +130,12 @@ impl ChainVerifier {
                 "bad_signature",
                 format!("a signature in the chain of `{subject}` does not verify"),
             ),
-            E::RequiredEkuNotFoundContext(_) | E::CaUsedAsEndEntity => (
+            E::CaUsedAsEndEntity => ("not_server_cert", format!("`{subject}`: {CA_AS_LEAF}")),
+            E::RequiredEkuNotFoundContext(_) => (
                 "not_server_cert",
-                format!("`{subject}` is not a TLS server certificate ({err})"),
+                format!(
+                    "`{subject}` is not a TLS server certificate: its extended key usage does not allow serverAuth"
+                ),
             ),
             E::UnknownIssuer => self.unknown_issuer(chain, leaf.as_ref()),
             // A chain longer (or with more candidate paths) than a verifier will follow, like a
@@ -164,7 +173,10 @@ impl ChainVerifier {
         if leaf.self_issued() {
             return (
                 "self_signed",
-                format!("`{}` is self-signed and not a trusted root", leaf.subject),
+                format!(
+                    "`{}` is self-signed and not a trusted root; {TRUST_HINT}",
+                    leaf.subject
+                ),
             );
         }
         let top = chain.last().and_then(|c| certinfo::parse(c).ok());
@@ -175,7 +187,7 @@ impl ChainVerifier {
                 return (
                     "missing_intermediate",
                     format!(
-                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root (missing intermediate?)",
+                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: {TRUST_HINT}",
                         leaf.subject, leaf.issuer
                     ),
                 );
@@ -184,7 +196,9 @@ impl ChainVerifier {
         let top_issuer = top.map(|t| t.issuer).unwrap_or_else(|| leaf.issuer.clone());
         (
             "unknown_issuer",
-            format!("chain ends at `{top_issuer}`, which is not a trusted root"),
+            format!(
+                "chain ends at `{top_issuer}`, which is not a trusted root; if it is a private CA, {TRUST_HINT}"
+            ),
         )
     }
 }
@@ -321,6 +335,90 @@ mod tests {
             (Status::Fail, "bad_signature"),
             "{}",
             r.reason
+        );
+    }
+
+    /// A leaf for `name` (CN = name) valid 30 days, signed by `issuer` or self-signed; CA-marked
+    /// when `is_ca` (what `openssl req -x509` makes by default).
+    fn named_leaf(
+        name: &str,
+        is_ca: bool,
+        issuer: Option<&Issuer<'_, KeyPair>>,
+    ) -> CertificateDer<'static> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.not_before = epoch + Duration::from_secs(now - DAY);
+        params.not_after = epoch + Duration::from_secs(now + 30 * DAY);
+        if is_ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = match issuer {
+            Some(i) => params.signed_by(&key, i).unwrap(),
+            None => params.self_signed(&key).unwrap(),
+        };
+        cert.der().clone()
+    }
+
+    fn private_root(name: &str) -> Issuer<'static, KeyPair> {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name = rcgen::DistinguishedName::new();
+        ca.distinguished_name.push(rcgen::DnType::CommonName, name);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        Issuer::new(ca, KeyPair::generate().unwrap())
+    }
+
+    #[test]
+    fn a_ca_marked_leaf_is_explained_in_words() {
+        let leaf = named_leaf("app.example.test", true, None);
+        let r = verifier(&[]).judge(&[leaf], UnixTime::now());
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "not_server_cert"));
+        assert_eq!(
+            r.reason,
+            "`CN=app.example.test`: the certificate is marked as a CA (basicConstraints CA:TRUE), so it cannot be a server certificate; openssl req -x509 does this by default"
+        );
+    }
+
+    #[test]
+    fn a_leaf_from_an_unknown_private_ca_suggests_ca_file() {
+        let root = private_root("corp root");
+        let leaf = named_leaf("app.example.test", false, Some(&root));
+        let r = verifier(&[]).judge(&[leaf], UnixTime::now());
+        assert_eq!(
+            (r.status, r.reason_code),
+            (Status::Fail, "missing_intermediate")
+        );
+        assert_eq!(
+            r.reason,
+            "server sent only its leaf `CN=app.example.test`; its issuer `CN=corp root` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: trust it with --ca-file PATH (or tls.ca_file)"
+        );
+    }
+
+    #[test]
+    fn a_chain_ending_at_an_unknown_root_suggests_ca_file() {
+        let root = private_root("corp root");
+        let intermediate_key = KeyPair::generate().unwrap();
+        let mut im = CertificateParams::new(Vec::<String>::new()).unwrap();
+        im.distinguished_name = rcgen::DistinguishedName::new();
+        im.distinguished_name
+            .push(rcgen::DnType::CommonName, "corp intermediate");
+        im.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let im_cert = im.signed_by(&intermediate_key, &root).unwrap();
+        let im_issuer = Issuer::new(im, intermediate_key);
+        let leaf = named_leaf("app.example.test", false, Some(&im_issuer));
+        let r = verifier(&[]).judge(&[leaf, im_cert.der().clone()], UnixTime::now());
+        assert_eq!((r.status, r.reason_code), (Status::Fail, "unknown_issuer"));
+        assert_eq!(
+            r.reason,
+            "chain ends at `CN=corp root`, which is not a trusted root; if it is a private CA, trust it with --ca-file PATH (or tls.ca_file)"
         );
     }
 

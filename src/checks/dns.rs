@@ -2,11 +2,11 @@
 //! either through its CNAME chain or (a Route 53 alias A record) to the same address set.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::{CheckName, CheckResult};
 use crate::discovery::target::Target;
-use crate::probe::dns::normalise_name;
+use crate::probe::dns::{DnsFailure, normalise_name};
 use crate::probe::{DnsObservation, Observation};
 
 /// Judges the friendly name's resolution and its alias to the load balancer.
@@ -21,20 +21,41 @@ fn judge_resolution(dns: &DnsObservation) -> CheckResult {
             CheckName::Dns,
             failure.as_str(),
             format!(
-                "`{}` is a CNAME to {}, which does not resolve: {failure}",
+                "`{}` is a CNAME to {}, which does not resolve: {}",
                 dns.name,
-                dns.cname_chain.join(" -> ")
+                dns.cname_chain.join(" -> "),
+                explain(failure, &dns.nameservers)
             ),
         ),
         Some(failure) => CheckResult::fail(
             CheckName::Dns,
             failure.as_str(),
-            format!("`{}` does not resolve: {failure}", dns.name),
+            format!(
+                "`{}` does not resolve: {}",
+                dns.name,
+                explain(failure, &dns.nameservers)
+            ),
         ),
         None => CheckResult::pass(
             CheckName::Dns,
             format!("`{}` resolves to {}", dns.name, list(&dns.addresses)),
         ),
+    }
+}
+
+/// A DNS failure in words, naming the nameserver(s) asked when they are known.
+fn explain(failure: &DnsFailure, nameservers: &[SocketAddr]) -> String {
+    if nameservers.is_empty() {
+        return failure.to_string();
+    }
+    let list: Vec<String> = nameservers.iter().map(ToString::to_string).collect();
+    let ns = list.join(", ");
+    match failure {
+        DnsFailure::Timeout => format!("no answer from nameserver {ns} (timed out)"),
+        DnsFailure::Refused => format!(
+            "nameserver {ns} refused the query (connection refused: nothing listens on that port)"
+        ),
+        other => format!("{other} (nameserver {ns})"),
     }
 }
 

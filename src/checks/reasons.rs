@@ -35,6 +35,7 @@ pub const REASONS: [CheckReasons; 14] = [
             "servfail",
             "no_answer",
             "timeout",
+            "refused",
             "no_descriptors",
             "error",
         ],
@@ -148,13 +149,18 @@ pub const REASONS: [CheckReasons; 14] = [
             "egress_unknown",
             "egress_lookup_failed",
             "backend_failed",
-            "no_response",
+            "no_backend_response",
         ],
     },
     CheckReasons {
         check: CheckName::BackendIdentity,
         fail: &["unexpected_identity", "no_identity"],
-        skip: &["disabled", "bad_pattern", "backend_failed", "no_response"],
+        skip: &[
+            "disabled",
+            "bad_pattern",
+            "backend_failed",
+            "no_backend_response",
+        ],
     },
 ];
 

@@ -1,6 +1,7 @@
 //! Static targets: config file entries and `--target` flags to [`Target`]s. Pure functions.
 
 use std::collections::HashSet;
+use std::net::Ipv6Addr;
 
 use crate::config::file::{ExpectedCertEntry, TargetEntry};
 use crate::discovery::target::{
@@ -25,19 +26,49 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), S
         Some(_) => return Err(format!("`{spec}`: a path needs the https:// form")),
         None => (rest, None),
     };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => {
-            let port = p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{p}` is not a port number"))?;
-            (h, Some(port))
-        }
-        None => (authority, None),
-    };
+    let (host, port) = split_host_port(authority)?;
+    if host.parse::<Ipv6Addr>().is_ok() {
+        // Kept without brackets: the resolver, the address and the certificate's IP SAN all
+        // take the bare form; `Target` brackets it where a port follows.
+        return Ok((host.to_ascii_lowercase(), port, path));
+    }
     check_hostname(host)?;
     Ok((normalise_hostname(host), port, path))
+}
+
+/// Splits `host`, `host:port`, `[v6]`, `[v6]:port` (a bare v6 address has no port).
+fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
+    let parse_port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("`{p}` is not a port number (1-65535)"))
+    };
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("`{authority}`: `[` without a closing `]`"))?;
+        if inside.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("`{inside}` is not an IPv6 address"));
+        }
+        return match after {
+            "" => Ok((inside, None)),
+            _ => match after.strip_prefix(':') {
+                Some(p) => Ok((inside, Some(parse_port(p)?))),
+                None => Err(format!("`{authority}`: expected `:port` after `]`")),
+            },
+        };
+    }
+    if authority.parse::<Ipv6Addr>().is_ok() {
+        return Ok((authority, None));
+    }
+    match authority.rsplit_once(':') {
+        Some((h, _)) if h.contains(':') => Err(format!(
+            "`{authority}`: write an IPv6 address with a port as [address]:port"
+        )),
+        Some((h, p)) => Ok((h, Some(parse_port(p)?))),
+        None => Ok((authority, None)),
+    }
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens (and `_`).
@@ -269,6 +300,48 @@ mod tests {
                 .contains("not a valid DNS name")
         );
         assert!(parse_spec("x.com/path").unwrap_err().contains("https://"));
+    }
+
+    #[test]
+    fn ipv6_literals_with_and_without_port_and_scheme() {
+        assert_eq!(
+            parse_spec("[::1]:18700").unwrap(),
+            ("::1".into(), Some(18700), None)
+        );
+        assert_eq!(
+            parse_spec("[2001:DB8::1]:443").unwrap(),
+            ("2001:db8::1".into(), Some(443), None)
+        );
+        assert_eq!(parse_spec("[::1]").unwrap(), ("::1".into(), None, None));
+        assert_eq!(parse_spec("::1").unwrap(), ("::1".into(), None, None));
+        assert_eq!(
+            parse_spec("https://[::1]:8443/healthz").unwrap(),
+            ("::1".into(), Some(8443), Some("/healthz".into()))
+        );
+        assert_eq!(
+            parse_spec("127.0.0.1:8443").unwrap(),
+            ("127.0.0.1".into(), Some(8443), None)
+        );
+    }
+
+    #[test]
+    fn malformed_ipv6_specs_say_what_is_wrong() {
+        assert_eq!(
+            parse_spec("[::1:443").unwrap_err(),
+            "`[::1:443`: `[` without a closing `]`"
+        );
+        assert_eq!(
+            parse_spec("[nope]:443").unwrap_err(),
+            "`nope` is not an IPv6 address"
+        );
+        assert_eq!(
+            parse_spec("2001:db8::1:99999").unwrap_err(),
+            "`2001:db8::1:99999`: write an IPv6 address with a port as [address]:port"
+        );
+        assert_eq!(
+            parse_spec("[::1]:0").unwrap_err(),
+            "`0` is not a port number (1-65535)"
+        );
     }
 
     #[test]

@@ -229,8 +229,14 @@ impl Target {
     /// A target with default expectations for `hostname:port`, named `hostname:port`.
     pub fn new(hostname: impl Into<String>, port: u16, source: TargetSource) -> Self {
         let hostname = normalise_hostname(&hostname.into());
+        // `[::1]:443`, not the ambiguous `::1:443`.
+        let name = if hostname.contains(':') {
+            format!("[{hostname}]:{port}")
+        } else {
+            format!("{hostname}:{port}")
+        };
         Target {
-            name: format!("{hostname}:{port}"),
+            name,
             hostname,
             port,
             source,
@@ -267,6 +273,14 @@ mod tests {
             StatusRanges::parse("399-200")
                 .unwrap_err()
                 .contains("empty")
+        );
+    }
+
+    #[test]
+    fn an_ipv6_target_is_named_with_brackets() {
+        assert_eq!(
+            Target::new("::1", 18700, TargetSource::Flag).name,
+            "[::1]:18700"
         );
     }
 

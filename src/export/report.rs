@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::checks::{CheckResult, Status};
+use crate::checks::{CheckName, CheckResult, Status};
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo;
 use crate::probe::{EndpointObservation, Observation};
@@ -203,17 +203,25 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
                 escape(&check_line(r))
             );
         }
-        for r in o
+        let skips: Vec<&CheckResult> = o
             .results
             .iter()
             .filter(|r| r.status == Status::Skip && !is_consequence(r))
-        {
-            let _ = writeln!(
-                out,
-                "     {} {}",
-                style.paint("33", "-"),
-                escape(&check_line(r))
-            );
+            .collect();
+        if o.ok() {
+            // A passing target's skips are context, not findings: one line, not one per address.
+            if let Some(line) = folded_skips(&skips) {
+                let _ = writeln!(out, "     {} {}", style.paint("33", "-"), escape(&line));
+            }
+        } else {
+            for r in skips {
+                let _ = writeln!(
+                    out,
+                    "     {} {}",
+                    style.paint("33", "-"),
+                    escape(&check_line(r))
+                );
+            }
         }
     }
     let failing = outcomes.iter().filter(|o| !o.ok()).count();
@@ -226,7 +234,30 @@ fn is_consequence(r: &CheckResult) -> bool {
     matches!(
         r.reason_code,
         "no_expectation" | "no_certificate" | "no_connection" | "dns_failed" | "not_configured"
-    )
+    ) || (r.check == CheckName::BackendIdentity && r.reason_code == "disabled")
+}
+
+/// `2 checks skipped: client_ip (not_echo), cert_expected (no_expectation)`: each skipped
+/// check once, with its reason code(s), however many addresses repeated it.
+fn folded_skips(skips: &[&CheckResult]) -> Option<String> {
+    let mut checks: Vec<(CheckName, Vec<&str>)> = Vec::new();
+    for r in skips {
+        match checks.iter_mut().find(|(c, _)| *c == r.check) {
+            Some((_, codes)) if codes.contains(&r.reason_code) => {}
+            Some((_, codes)) => codes.push(r.reason_code),
+            None => checks.push((r.check, vec![r.reason_code])),
+        }
+    }
+    if checks.is_empty() {
+        return None;
+    }
+    let n = checks.len();
+    let list: Vec<String> = checks
+        .iter()
+        .map(|(c, codes)| format!("{c} ({})", codes.join(", ")))
+        .collect();
+    let noun = if n == 1 { "check" } else { "checks" };
+    Some(format!("{n} {noun} skipped: {}", list.join(", ")))
 }
 
 fn check_line(r: &CheckResult) -> String {
@@ -264,4 +295,27 @@ fn endpoint_line(e: &EndpointObservation) -> String {
         (Ok(_), None) => {}
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_fold_into_one_line_each_check_once() {
+        let ip = "10.0.0.1".parse().unwrap();
+        let ip2 = "10.0.0.2".parse().unwrap();
+        let r1 = CheckResult::skip(CheckName::ClientIp, "not_echo", "x").at(ip);
+        let r2 = CheckResult::skip(CheckName::ClientIp, "not_echo", "x").at(ip2);
+        let r3 = CheckResult::skip(CheckName::AcmStatus, "no_expectation", "y");
+        assert_eq!(
+            folded_skips(&[&r1, &r2, &r3]).unwrap(),
+            "2 checks skipped: client_ip (not_echo), acm_status (no_expectation)"
+        );
+        assert_eq!(
+            folded_skips(&[&r1]).unwrap(),
+            "1 check skipped: client_ip (not_echo)"
+        );
+        assert_eq!(folded_skips(&[]), None);
+    }
 }

@@ -51,7 +51,8 @@ impl Engine {
             provider.signature_verification_algorithms,
         );
         Ok(Engine {
-            prober: Prober::new(resolver, tls_config, settings.probe.clone()),
+            prober: Prober::new(resolver, tls_config, settings.probe.clone())
+                .with_nameservers(dns::nameserver_addrs(&settings.resolver)),
             verifier: Arc::new(verifier),
             enrichers: Vec::new(),
             min_days_left: settings.min_days_left,

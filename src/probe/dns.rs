@@ -24,6 +24,8 @@ pub struct DnsObservation {
     pub cname_chain: Vec<String>,
     /// A and AAAA answers, deduplicated, in answer order.
     pub addresses: Vec<IpAddr>,
+    /// The nameservers asked (`ip:port`); empty for an address literal or when unknown.
+    pub nameservers: Vec<SocketAddr>,
     /// Why resolution failed, when it did.
     pub failure: Option<DnsFailure>,
     /// Time taken.
@@ -41,6 +43,7 @@ impl DnsObservation {
             name: name.to_string(),
             cname_chain: Vec::new(),
             addresses,
+            nameservers: Vec::new(),
             failure: None,
             duration: Duration::ZERO,
         }
@@ -67,6 +70,9 @@ pub enum DnsFailure {
     /// not the name's (see [`super::descriptors`]).
     #[error("edgewatch is out of file descriptors: {0}")]
     NoDescriptors(String),
+    /// The nameserver's port is closed: the query was refused (ICMP port unreachable).
+    #[error("DNS query refused: nothing listens on the nameserver's port")]
+    Refused,
     /// Another response code, or a transport error.
     #[error("DNS error: {0}")]
     Other(String),
@@ -81,6 +87,7 @@ impl DnsFailure {
             DnsFailure::NoAnswer => "no_answer",
             DnsFailure::Timeout => "timeout",
             DnsFailure::NoDescriptors(_) => "no_descriptors",
+            DnsFailure::Refused => "refused",
             DnsFailure::Other(_) => "error",
         }
     }
@@ -166,8 +173,38 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
         .map_err(|e| format!("cannot build the DNS resolver: {e}"))
 }
 
-/// Resolves `name` to its addresses, recording the CNAME chain.
-pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
+/// The `ip:port` of every nameserver the resolver asks: the configured ones, or the system's
+/// (`/etc/resolv.conf`); empty when the system configuration cannot be read.
+pub fn nameserver_addrs(settings: &ResolverSettings) -> Vec<SocketAddr> {
+    if !settings.nameservers.is_empty() {
+        return settings.nameservers.clone();
+    }
+    #[cfg(unix)]
+    if let Ok((config, _)) = hickory_resolver::system_conf::read_system_conf() {
+        let mut out = Vec::new();
+        for ns in config.name_servers() {
+            let port = ns.connections.first().map_or(53, |c| c.port);
+            push_unique_addr(&mut out, SocketAddr::new(ns.ip, port));
+        }
+        return out;
+    }
+    Vec::new()
+}
+
+fn push_unique_addr(list: &mut Vec<SocketAddr>, addr: SocketAddr) {
+    if !list.contains(&addr) {
+        list.push(addr);
+    }
+}
+
+/// Resolves `name` to its addresses, recording the CNAME chain; `nameservers` are the servers
+/// the resolver asks (see [`nameserver_addrs`]), named in the observation and checked for a
+/// closed port when no answer comes quickly.
+pub async fn resolve(
+    resolver: &TokioResolver,
+    nameservers: &[SocketAddr],
+    name: &str,
+) -> DnsObservation {
     let started = Instant::now();
     if let Ok(ip) = name.parse::<IpAddr>() {
         // An address literal needs no DNS.
@@ -175,20 +212,40 @@ pub async fn resolve(resolver: &TokioResolver, name: &str) -> DnsObservation {
             name: name.to_string(),
             cname_chain: Vec::new(),
             addresses: vec![ip],
+            nameservers: Vec::new(),
             failure: None,
             duration: started.elapsed(),
         };
     }
     // A trailing dot makes the name absolute: no search list, no ndots surprises.
     let fqdn = format!("{}.", name.trim_end_matches('.'));
-    let result = resolver.lookup_ip(fqdn.as_str()).await;
+    let lookup = resolver.lookup_ip(fqdn.as_str());
+    // hickory's UDP sockets never hear ICMP "port unreachable", so a closed nameserver port
+    // reads as a timeout seconds later. When no answer has come quickly, ask the servers once
+    // over a connected socket (which does hear it): refused by all is told at once.
+    let refused = async {
+        tokio::time::sleep(super::dns_refusal::AFTER).await;
+        if super::dns_refusal::all_refuse(nameservers).await {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    let result = tokio::select! {
+        r = lookup => Some(r),
+        () = refused => None,
+    };
     let duration = started.elapsed();
     let mut obs = DnsObservation {
         name: name.to_string(),
         cname_chain: Vec::new(),
         addresses: Vec::new(),
+        nameservers: nameservers.to_vec(),
         failure: None,
         duration,
+    };
+    let Some(result) = result else {
+        obs.failure = Some(DnsFailure::Refused);
+        return obs;
     };
     match result {
         Ok(lookup) => {
@@ -277,6 +334,7 @@ mod tests {
 
     #[test]
     fn failure_names_are_stable() {
+        assert_eq!(DnsFailure::Refused.as_str(), "refused");
         assert_eq!(DnsFailure::Nxdomain.as_str(), "nxdomain");
         assert_eq!(DnsFailure::Other("x".into()).as_str(), "error");
     }

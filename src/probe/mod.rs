@@ -5,6 +5,7 @@ pub mod acm;
 pub mod certinfo;
 pub mod descriptors;
 pub mod dns;
+mod dns_refusal;
 pub mod echo_reply;
 pub mod egress;
 pub mod enrich;

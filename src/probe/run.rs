@@ -49,6 +49,8 @@ impl Default for ProbeSettings {
 #[derive(Clone)]
 pub struct Prober {
     resolver: TokioResolver,
+    /// The nameservers `resolver` asks: named in DNS failures, checked for a closed port.
+    nameservers: Arc<[SocketAddr]>,
     connector: TlsConnector,
     settings: ProbeSettings,
 }
@@ -62,9 +64,16 @@ impl Prober {
     ) -> Self {
         Prober {
             resolver,
+            nameservers: Arc::from(Vec::new()),
             connector: TlsConnector::from(tls_config),
             settings,
         }
+    }
+
+    /// Names the nameservers the resolver asks (see [`dns::nameserver_addrs`]).
+    pub fn with_nameservers(mut self, nameservers: Vec<SocketAddr>) -> Self {
+        self.nameservers = Arc::from(nameservers);
+        self
     }
 
     /// Probes `target` once. Never fails: every failure is recorded in the observation.
@@ -100,12 +109,14 @@ impl Prober {
 
     async fn resolve_within(&self, name: &str, deadline: Instant) -> DnsObservation {
         let started = Instant::now();
-        match tokio::time::timeout_at(deadline, dns::resolve(&self.resolver, name)).await {
+        let resolving = dns::resolve(&self.resolver, &self.nameservers, name);
+        match tokio::time::timeout_at(deadline, resolving).await {
             Ok(obs) => obs,
             Err(_) => DnsObservation {
                 name: name.to_string(),
                 cname_chain: Vec::new(),
                 addresses: Vec::new(),
+                nameservers: self.nameservers.to_vec(),
                 failure: Some(dns::DnsFailure::Timeout),
                 duration: started.elapsed(),
             },
@@ -157,7 +168,13 @@ impl Prober {
         let Some(stream) = stream else { return obs };
 
         let (limit, by_deadline) = phase_budget(self.settings.http_timeout, deadline);
-        let mut http_obs = http::get(stream, &target.hostname, &target.backend.path, limit).await;
+        // An IPv6 literal goes in `Host` in brackets (RFC 9110 authority form).
+        let host = if target.hostname.contains(':') {
+            format!("[{}]", target.hostname)
+        } else {
+            target.hostname.clone()
+        };
+        let mut http_obs = http::get(stream, &host, &target.backend.path, limit).await;
         if by_deadline && matches!(http_obs.failure, Some(HttpFailure::Timeout(_))) {
             http_obs.failure = Some(HttpFailure::Deadline);
         }

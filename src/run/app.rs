@@ -46,7 +46,23 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    // `--ca-file` adds to `tls.ca_file`: both are trusted beside Mozilla's roots.
+    for path in &args.ca_files {
+        settings.extra_anchors.extend(read_ca_file(path)?);
+    }
     Ok(settings)
+}
+
+/// Reads one `--ca-file` bundle; errors name the flag and the file.
+fn read_ca_file(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::TrustAnchor<'static>>, ConfigError> {
+    if !path.is_file() {
+        let message = format!("{} is not a readable file", path.display());
+        return Err(ConfigError::new("--ca-file", "", message));
+    }
+    crate::checks::chain::read_anchors(path)
+        .map_err(|e| ConfigError::new("--ca-file", "", e.to_string()))
 }
 
 /// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
@@ -62,22 +78,27 @@ pub fn runtime_builder() -> tokio::runtime::Builder {
     builder
 }
 
-/// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
-pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
-    // One registry; each component registers its own handles in it as it is built.
-    let registry = prometheus::Registry::new();
-    let metrics = Arc::new(Metrics::new(&registry));
-    let engine = Engine::new(&settings)?
+/// The engine with every enricher the settings turn on, their metrics in `registry`: what the
+/// daemon, `--once` and the demo all run.
+pub fn engine(settings: &Settings, registry: &prometheus::Registry) -> Result<Engine, EngineError> {
+    Ok(Engine::new(settings)?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
-            AcmMetrics::register(&registry),
+            AcmMetrics::register(registry),
         )))
         .with_enricher(crate::probe::egress::enricher(
             &settings.client_ip,
             settings.probe.source_ip,
             crate::checks::client_ip::will_be_judged,
-        ));
-    let engine = Arc::new(engine);
+        )))
+}
+
+/// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
+pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
+    // One registry; each component registers its own handles in it as it is built.
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(Metrics::new(&registry));
+    let engine = Arc::new(engine(&settings, &registry)?);
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
             let notifier = Notifier::new(url, settings.alertmanager_resend, &registry)?;

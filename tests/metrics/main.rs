@@ -52,6 +52,7 @@ fn outcome(addresses: &[&str], failing_backend: bool) -> Outcome {
                 name: "tls-demo.example.com".into(),
                 cname_chain: vec![],
                 addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+                nameservers: vec![],
                 failure: None,
                 duration: Duration::from_millis(2),
             },

@@ -189,6 +189,41 @@ async fn silent_dns_server_fails_dns_as_timeout_within_the_deadline() {
         took < deadline + Duration::from_millis(500),
         "took {took:?}"
     );
+    assert_eq!(
+        only(&outcome, CheckName::Dns).reason,
+        format!(
+            "`{FRIENDLY}` does not resolve: no answer from nameserver {} (timed out)",
+            silent.addr()
+        )
+    );
+}
+
+#[tokio::test]
+async fn closed_nameserver_port_fails_dns_as_refused_naming_the_nameserver() {
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let started = Instant::now();
+    let outcome = probe(
+        &prober(closed, fast_settings()),
+        target(FRIENDLY, 443),
+        ca_file(),
+    )
+    .await;
+    eprintln!("refused told after {:?}", started.elapsed());
+    assert_eq!(
+        status_code(&outcome, CheckName::Dns),
+        (Status::Fail, "refused")
+    );
+    assert_eq!(
+        only(&outcome, CheckName::Dns).reason,
+        format!(
+            "`{FRIENDLY}` does not resolve: nameserver {closed} refused the query (connection refused: nothing listens on that port)"
+        )
+    );
+    let obs = outcome.observation.as_ref().unwrap();
+    assert_eq!(obs.dns.nameservers, vec![closed]);
 }
 
 #[tokio::test]

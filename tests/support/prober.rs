@@ -37,7 +37,7 @@ pub fn prober(nameserver: SocketAddr, settings: ProbeSettings) -> Prober {
     .expect("resolver for the test DNS server");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = edgewatch::probe::tls::client_config(provider).expect("TLS client config");
-    Prober::new(resolver, tls, settings)
+    Prober::new(resolver, tls, settings).with_nameservers(vec![nameserver])
 }
 
 /// A judge context trusting Mozilla's roots plus `ca_file`, now = the real clock, 14 days'

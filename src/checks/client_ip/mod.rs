@@ -24,15 +24,14 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
     let check = CheckName::ClientIp;
     let spec = effective_spec(&target.client_ip, obs);
     if spec == ClientIpSpec::Off {
-        let (code, reason) = match target.client_ip {
-            ClientIpSpec::Auto => (
-                "not_echo",
-                "the backend did not answer as edgewatch echo; set client_ip to read another \
-                 echo's answer",
-            ),
-            _ => ("disabled", "client_ip is off for this target"),
-        };
-        return vec![CheckResult::skip(check, code, reason)];
+        if target.client_ip != ClientIpSpec::Auto {
+            return vec![CheckResult::skip(
+                check,
+                "disabled",
+                "client_ip is off for this target",
+            )];
+        }
+        return auto_skips(obs);
     }
     let egress = match &obs.egress_ip {
         None => {
@@ -61,6 +60,53 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
 /// `auto`, only when the backend answered as edgewatch echo.
 pub fn will_be_judged(target: &Target, obs: &Observation) -> bool {
     effective_spec(&target.client_ip, obs) != ClientIpSpec::Off
+}
+
+/// Why `auto` judged nothing, per address: the backend answered but not as edgewatch echo, or
+/// no HTTP answer came back at all (then nothing was read, and saying "not an echo" would be
+/// a guess).
+fn auto_skips(obs: &Observation) -> Vec<CheckResult> {
+    let check = CheckName::ClientIp;
+    if obs.endpoints.is_empty() {
+        return vec![CheckResult::skip(
+            check,
+            NO_BACKEND_RESPONSE,
+            "no address was probed (the name did not resolve): no HTTP answer to read the client IP from",
+        )];
+    }
+    obs.endpoints
+        .iter()
+        .map(|e| match e.http.as_ref().and_then(|h| h.status) {
+            Some(_) => CheckResult::skip(
+                check,
+                "not_echo",
+                "the backend did not answer as edgewatch echo; set client_ip to read another \
+                 echo's answer",
+            )
+            .at(e.address.ip()),
+            None => no_backend_response(check, e),
+        })
+        .collect()
+}
+
+/// Skip code when no HTTP answer came back from an address.
+const NO_BACKEND_RESPONSE: &str = "no_backend_response";
+
+/// The skip for an address that gave no HTTP answer, naming the phase that failed.
+fn no_backend_response(check: CheckName, endpoint: &EndpointObservation) -> CheckResult {
+    let phase = if endpoint.http.is_some() {
+        "the HTTP request failed"
+    } else if endpoint.connect.is_err() {
+        "the TCP connect failed"
+    } else {
+        "the TLS handshake failed"
+    };
+    CheckResult::skip(
+        check,
+        NO_BACKEND_RESPONSE,
+        format!("no HTTP answer came back ({phase}): nothing to read"),
+    )
+    .at(endpoint.address.ip())
 }
 
 /// The mode in force for one probe: `Auto` becomes `Echo` when any address answered with
@@ -99,7 +145,7 @@ fn readable<'a>(
             format!("the backend answered {status}: no echo to read"),
         )
         .at(at)),
-        _ => Err(CheckResult::skip(check, "no_response", "no backend response to read").at(at)),
+        _ => Err(no_backend_response(check, endpoint)),
     }
 }
 

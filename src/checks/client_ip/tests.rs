@@ -196,9 +196,49 @@ fn skips_when_off_egress_unknown_or_lookup_failed_or_no_response() {
     let mut failed = http("", &[]);
     failed.status = None;
     let obs = observation(egress(), vec![failed]);
+    let r = one(judge(&target(ClientIpSpec::Echo), &obs));
     assert_eq!(
-        one(judge(&target(ClientIpSpec::Echo), &obs)).reason_code,
-        "no_response"
+        (r.status, r.reason_code, r.reason.as_str(), r.address),
+        (
+            Status::Skip,
+            "no_backend_response",
+            "no HTTP answer came back (the HTTP request failed): nothing to read",
+            Some(ADDR.parse::<SocketAddr>().unwrap().ip())
+        )
+    );
+}
+
+#[test]
+fn auto_without_any_http_answer_skips_no_backend_response_per_address_not_not_echo() {
+    // TLS failed at the address: no request was ever sent, so nothing says it is not an echo.
+    let mut obs = observation(egress(), vec![]);
+    obs.endpoints.push(EndpointObservation {
+        address: ADDR.parse::<SocketAddr>().unwrap(),
+        connect: Ok(Duration::ZERO),
+        tls: None,
+        http: None,
+    });
+    let r = one(judge(&target(ClientIpSpec::Auto), &obs));
+    assert_eq!(
+        (r.status, r.reason_code, r.reason.as_str()),
+        (
+            Status::Skip,
+            "no_backend_response",
+            "no HTTP answer came back (the TLS handshake failed): nothing to read"
+        )
+    );
+    assert_eq!(r.address, Some(ADDR.parse::<SocketAddr>().unwrap().ip()));
+    // DNS failed: no address at all.
+    let obs = observation(egress(), vec![]);
+    let r = one(judge(&target(ClientIpSpec::Auto), &obs));
+    assert_eq!(
+        (r.status, r.reason_code, r.reason.as_str(), r.address),
+        (
+            Status::Skip,
+            "no_backend_response",
+            "no address was probed (the name did not resolve): no HTTP answer to read the client IP from",
+            None
+        )
     );
 }
 
@@ -245,6 +285,7 @@ fn auto_skips_when_the_backend_is_not_an_echo() {
     assert_eq!(effective_spec(&ClientIpSpec::Auto, &obs), ClientIpSpec::Off);
     let r = one(judge(&target(ClientIpSpec::Auto), &obs));
     assert_eq!((r.status, r.reason_code), (Status::Skip, "not_echo"));
+    assert_eq!(r.address, Some(ADDR.parse::<SocketAddr>().unwrap().ip()));
     // An explicit mode is never second-guessed.
     assert_eq!(
         effective_spec(&ClientIpSpec::Echo, &obs),

@@ -250,14 +250,33 @@ impl Notifier {
             }
             Err(err) => {
                 let url = redact_userinfo(self.endpoint.as_str());
-                // reqwest's message names the URL, password included.
-                let error = redact_userinfo(&err.to_string()).into_owned();
+                // Without the URL (it may carry a password), with the cause chain.
+                let error = redact_userinfo(&post_error(err)).into_owned();
                 tracing::warn!(%url, %error, "cannot post alerts to Alertmanager");
                 "error"
             }
         };
         self.posts.with_label_values(&[result]).inc();
     }
+}
+
+/// A failed post in words, with its causes: reqwest's own text ("error sending request for url
+/// (…)") says neither why nor what, the cause chain does ("… tcp connect error: Connection
+/// refused"). The URL is left out (it is logged beside, and could carry a password).
+fn post_error(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        // Some layers repeat their cause's text in their own; say each thing once.
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[async_trait::async_trait]
@@ -268,5 +287,27 @@ impl crate::export::OutcomeSink for Notifier {
 
     async fn forget(&self, name: &str) {
         Notifier::forget(self, name).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::post_error;
+
+    #[tokio::test]
+    async fn an_unreachable_alertmanager_is_logged_with_its_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = reqwest::Client::new()
+            .post(format!("http://user:secret@{closed}/api/v2/alerts"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            post_error(err),
+            "error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)"
+        );
     }
 }

@@ -121,6 +121,7 @@ mod tests {
                 name: "a.example.test".into(),
                 cname_chain: vec![],
                 addresses: vec![addr.ip()],
+                nameservers: vec![],
                 failure: None,
                 duration: Duration::ZERO,
             },
