@@ -52,6 +52,10 @@ pub struct ProbeArgs {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "EDGEWATCH_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Ask the AWS APIs about each target's load balancer, listeners, target groups and Route 53
+    /// record, and ACM about its certificates (also `aws.enabled: true`).
+    #[arg(long)]
+    pub aws: bool,
     /// Kubernetes options.
     #[command(flatten)]
     pub kube: KubeArgs,

@@ -14,6 +14,7 @@ use crate::export::events::EventPublisher;
 use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::AcmEnricher;
+use crate::probe::aws::AwsEnricher;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
 
@@ -43,6 +44,9 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    settings.aws.enabled |= args.aws;
+    // The AWS checks are about the same resources as the ACM ones: one switch turns both on.
+    settings.acm.enabled |= settings.aws.enabled;
     Ok(settings)
 }
 
@@ -65,6 +69,10 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     let engine = Engine::new(&settings)?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
+            metrics.clone(),
+        )))
+        .with_enricher(Arc::new(AwsEnricher::from_settings(
+            &settings.aws,
             metrics.clone(),
         )))
         .with_enricher(crate::probe::egress::enricher(

@@ -118,7 +118,26 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
     });
     let (hosts, notes) = hostnames(&mut r, &lb_hostnames, &namespace, &service);
     let ports = tls_ports(&mut r, has_cert);
-    let template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
+    let intent = r.is_load_balancer().then(|| {
+        let arns = r
+            .list(SSL_CERT)
+            .into_iter()
+            .filter(|a| check_acm_arn(a).is_ok())
+            .map(str::to_string)
+            .collect();
+        lb_intent::read(
+            &mut r,
+            format!("{namespace}/{service}"),
+            ports.clone(),
+            arns,
+        )
+    });
+    let mut template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
+    template.lb_intent = intent;
+    template.tls_policy = r
+        .annotation(lb_intent::SSL_NEGOTIATION_POLICY)
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty());
 
     let mut targets = Vec::new();
     for host in &hosts {
@@ -320,5 +339,6 @@ fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
     chosen
 }
 
+pub mod lb_intent;
 #[cfg(test)]
 mod tests;

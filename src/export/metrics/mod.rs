@@ -37,6 +37,8 @@ pub struct Metrics {
     pub discovery_errors: IntCounterVec,
     /// ACM API calls by result.
     pub acm_requests: IntCounterVec,
+    /// elbv2 / Route 53 API calls by service, operation and result.
+    pub aws_requests: IntCounterVec,
     /// Alertmanager posts by result.
     pub alertmanager_posts: IntCounterVec,
 }
@@ -134,6 +136,12 @@ impl Metrics {
                 "edgewatch_acm_requests_total",
                 "ACM API calls, by operation and result.",
                 &["operation", "result"],
+            ),
+            aws_requests: counter(
+                &r,
+                "edgewatch_aws_requests_total",
+                "elbv2 and Route 53 API calls, by service, operation and result.",
+                &["service", "operation", "result"],
             ),
             alertmanager_posts: counter(
                 &r,

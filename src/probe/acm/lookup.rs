@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use super::AcmError;
 use super::arn::CertArn;
-use super::cache::SingleFlightCache;
 use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
 use crate::config::settings::AcmSettings;
 use crate::export::metrics::Metrics;
+use crate::probe::cache::SingleFlightCache;
 use crate::probe::{AcmCertificate, AcmLookupFailure, AcmObservation};
 
 /// How failures are cached at most: ACM recovering should show within a probe or two.
