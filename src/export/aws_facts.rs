@@ -108,3 +108,77 @@ pub fn text_line(aws: &AwsObservation) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::aws::{
+        DnsRecordFacts, LbDetails, LbSummary, ListenerFacts, TargetGroupFacts, TargetHealthFacts,
+    };
+
+    fn observation() -> AwsObservation {
+        let health = |state: &str, reason: Option<&str>| TargetHealthFacts {
+            id: "10.0.0.1".into(),
+            port: Some(80),
+            state: state.into(),
+            reason: reason.map(str::to_string),
+        };
+        AwsObservation {
+            searched_by: "tag service.k8s.aws/stack=dev/web".into(),
+            lb: Ok(LbSearch::Found(Box::new(LbFacts {
+                summary: LbSummary {
+                    arn: "arn:lb/net/x".into(),
+                    dns_name: "x.elb.us-east-1.amazonaws.com".into(),
+                    scheme: "internet-facing".into(),
+                    lb_type: "network".into(),
+                    ..LbSummary::default()
+                },
+                details: Ok(LbDetails {
+                    listeners: vec![ListenerFacts {
+                        port: 443,
+                        protocol: "TLS".into(),
+                        ssl_policy: Some("P".into()),
+                        certificates: vec!["c1".into(), "c2".into()],
+                        ..ListenerFacts::default()
+                    }],
+                    target_groups: vec![TargetGroupFacts {
+                        targets: vec![
+                            health("healthy", None),
+                            health("unhealthy", Some("Target.Timeout")),
+                        ],
+                        ..TargetGroupFacts::default()
+                    }],
+                }),
+            }))),
+            record: Ok(DnsRecordLookup::Zone {
+                zone_id: "Z1".into(),
+                zone_name: "example.com".into(),
+                records: vec![DnsRecordFacts {
+                    record_type: "A".into(),
+                    alias: true,
+                    target: "x.elb.us-east-1.amazonaws.com".into(),
+                }],
+            }),
+        }
+    }
+
+    #[test]
+    fn json_has_what_was_read() {
+        let v = to_json(&observation());
+        let lb = &v["load_balancer"];
+        assert_eq!(lb["found"], "one");
+        assert_eq!(lb["listeners"][0]["port"], 443);
+        assert_eq!(lb["listeners"][0]["certificates"][1], "c2");
+        assert_eq!(lb["target_groups"][0]["health"]["unhealthy"], 1);
+        assert_eq!(lb["target_groups"][0]["reasons"][0], "Target.Timeout");
+        assert_eq!(v["route53"]["records"][0]["alias"], true);
+    }
+
+    #[test]
+    fn text_line_names_the_nlb_and_its_listeners() {
+        assert_eq!(
+            text_line(&observation()).as_deref(),
+            Some("AWS arn:lb/net/x (network, internet-facing): 443/TLS")
+        );
+    }
+}

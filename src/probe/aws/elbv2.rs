@@ -12,7 +12,8 @@ use super::counter::Counted;
 use super::counter::FailedCall;
 use super::error::classify;
 use super::model::{
-    LbDetails, LbSummary, ListenerFacts, TargetGroupFacts, TargetHealthFacts, normalise_lb_name,
+    LbDetails, LbSummary, ListenerFacts, Outside, TargetGroupFacts, TargetHealthFacts,
+    normalise_lb_name,
 };
 
 /// `DescribeTags` takes at most 20 ARNs per call.
@@ -42,20 +43,17 @@ pub(crate) async fn inventory(
             .await?;
         for lb in page.load_balancers() {
             found.push(LbSummary {
-                arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+                arn: lb.load_balancer_arn().unwrap_or_default().outside(),
                 dns_name: normalise_lb_name(lb.dns_name().unwrap_or_default()),
                 scheme: lb
                     .scheme()
-                    .map(|s| s.as_str().to_string())
+                    .map(|s| s.as_str().outside())
                     .unwrap_or_default(),
                 lb_type: lb
                     .r#type()
-                    .map(|t| t.as_str().to_string())
+                    .map(|t| t.as_str().outside())
                     .unwrap_or_default(),
-                canonical_zone_id: lb
-                    .canonical_hosted_zone_id()
-                    .unwrap_or_default()
-                    .to_string(),
+                canonical_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().outside(),
                 tags: BTreeMap::new(),
             });
         }
@@ -86,8 +84,8 @@ pub(crate) async fn inventory(
                     .tags()
                     .iter()
                     .filter_map(|t| {
-                        let key = t.key()?.to_string();
-                        Some((key, t.value().unwrap_or_default().to_string()))
+                        let key = t.key()?.outside();
+                        Some((key, t.value().unwrap_or_default().outside()))
                     })
                     .collect();
             }
@@ -146,10 +144,10 @@ async fn listener(
     l: &aws_sdk_elasticloadbalancingv2::types::Listener,
     call: &Counted<'_>,
 ) -> Result<ListenerFacts, FailedCall> {
-    let arn = l.listener_arn().unwrap_or_default().to_string();
+    let arn = l.listener_arn().unwrap_or_default().outside();
     let protocol = l
         .protocol()
-        .map(|p| p.as_str().to_string())
+        .map(|p| p.as_str().outside())
         .unwrap_or_default();
     let mut facts = ListenerFacts {
         port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
@@ -180,10 +178,10 @@ async fn listener(
                 continue;
             };
             if c.is_default() == Some(true) {
-                facts.default_certificate = Some(cert.to_string());
+                facts.default_certificate = Some(cert.outside());
             }
             if !facts.certificates.iter().any(|x| x == cert) {
-                facts.certificates.push(cert.to_string());
+                facts.certificates.push(cert.outside());
             }
         }
     }
@@ -203,7 +201,7 @@ fn forwarded_groups(actions: &[Action]) -> Vec<String> {
         let direct = action.target_group_arn().into_iter();
         for arn in direct.chain(tuples.iter().filter_map(|t| t.target_group_arn())) {
             if !arns.iter().any(|a| a == arn) {
-                arns.push(arn.to_string());
+                arns.push(arn.outside());
             }
         }
     }
@@ -234,16 +232,16 @@ async fn target_group(
     });
     let (attributes, health) = tokio::join!(attributes, health);
     Ok(TargetGroupFacts {
-        arn: arn.to_string(),
-        name: g.target_group_name().unwrap_or_default().to_string(),
+        arn: arn.outside(),
+        name: g.target_group_name().unwrap_or_default().outside(),
         target_type: g
             .target_type()
-            .map(|t| t.as_str().to_string())
+            .map(|t| t.as_str().outside())
             .unwrap_or_default(),
         attributes: attributes?
             .attributes()
             .iter()
-            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+            .filter_map(|a| Some((a.key()?.outside(), a.value()?.outside())))
             .collect(),
         targets: health?
             .target_health_descriptions()
@@ -253,7 +251,7 @@ async fn target_group(
                     .target()
                     .and_then(|t| t.id())
                     .unwrap_or_default()
-                    .to_string(),
+                    .outside(),
                 port: d
                     .target()
                     .and_then(|t| t.port())
@@ -261,12 +259,12 @@ async fn target_group(
                 state: d
                     .target_health()
                     .and_then(|h| h.state())
-                    .map(|s| s.as_str().to_string())
+                    .map(|s| s.as_str().outside())
                     .unwrap_or_default(),
                 reason: d
                     .target_health()
                     .and_then(|h| h.reason())
-                    .map(|r| r.as_str().to_string()),
+                    .map(|r| r.as_str().outside()),
             })
             .collect(),
     })

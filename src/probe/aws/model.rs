@@ -150,10 +150,38 @@ pub struct DnsRecordFacts {
     pub target: String,
 }
 
+/// Most characters kept of one string from an AWS answer.
+const MAX_TEXT: usize = 1024;
+
+/// Strings from AWS answers go into reports, logs and alerts: control characters are escaped and
+/// the length bounded, so an odd answer cannot rewrite a terminal or flood a page.
+pub(crate) trait Outside {
+    /// The string, safe to show.
+    fn outside(&self) -> String;
+}
+
+impl Outside for str {
+    fn outside(&self) -> String {
+        let mut out = String::new();
+        for c in self.chars().take(MAX_TEXT) {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
 /// A load balancer name as written in DNS or an alias target: lowercase, no trailing dot, no
 /// `dualstack.` prefix (Route 53 aliases carry it; the NLB's `DNSName` does not).
 pub fn normalise_lb_name(name: &str) -> String {
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let name = name
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .outside();
     match name.strip_prefix("dualstack.") {
         Some(rest) => rest.to_string(),
         None => name,
@@ -171,5 +199,11 @@ mod tests {
             "k8s-dev-app-1.elb.us-east-1.amazonaws.com"
         );
         assert_eq!(normalise_lb_name("a.example.com"), "a.example.com");
+    }
+
+    #[test]
+    fn control_characters_from_aws_are_escaped_and_length_bounded() {
+        assert_eq!("arn\x1b[31m\n".outside(), "arn\\u{1b}[31m\\n");
+        assert_eq!("x".repeat(5000).outside().len(), MAX_TEXT);
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_route53::Client;
 
 use super::counter::{Counted, FailedCall};
 use super::error::classify;
-use super::model::{DnsRecordFacts, normalise_lb_name};
+use super::model::{DnsRecordFacts, Outside, normalise_lb_name};
 
 /// Zones read at most (100 a page): a bound on a runaway pagination.
 const MAX_PAGES: usize = 100;
@@ -47,8 +47,12 @@ pub(crate) async fn zones(client: &Client, call: &Counted<'_>) -> Result<Vec<Zon
             .await?;
         for z in page.hosted_zones() {
             zones.push(Zone {
-                id: z.id().trim_start_matches("/hostedzone/").to_string(),
-                name: z.name().trim_end_matches('.').to_ascii_lowercase(),
+                id: z.id().trim_start_matches("/hostedzone/").outside(),
+                name: z
+                    .name()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase()
+                    .outside(),
                 private: z.config().is_some_and(|c| c.private_zone()),
             });
         }
