@@ -117,8 +117,16 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
             .to_string()
     });
     let (hosts, notes) = hostnames(&mut r, &lb_hostnames, &namespace, &service);
-    let ports = tls_ports(&mut r, has_cert);
+    let ports = tls_ports(&mut r, has_cert, true);
     let intent = r.is_load_balancer().then(|| {
+        // The listeners the controller makes: `ssl-ports` semantics without edgewatch's own
+        // `edgewatch.io/ports` choice. Problems found here are not reported twice: the probe
+        // ports' reading above reports those that matter to the probe.
+        let mut scratch = Reading {
+            svc,
+            problems: Vec::new(),
+        };
+        let listener_ports = tls_ports(&mut scratch, has_cert, false);
         let arns = r
             .list(SSL_CERT)
             .into_iter()
@@ -128,7 +136,7 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
         lb_intent::read(
             &mut r,
             format!("{namespace}/{service}"),
-            ports.clone(),
+            listener_ports,
             arns,
         )
     });
@@ -288,7 +296,7 @@ fn hostnames(
 
 /// The ports to probe: `edgewatch.io/ports`, else `ssl-ports`, else every TCP port (the
 /// controller treats every port as TLS when a certificate is set and `ssl-ports` is absent).
-fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
+fn tls_ports(r: &mut Reading<'_>, has_cert: bool, honour_ports: bool) -> Vec<u16> {
     let ports: Vec<&ServicePort> = r
         .svc
         .spec
@@ -309,7 +317,7 @@ fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
             .push("the Service has no TCP port; probing port 443".to_string());
         return vec![443];
     }
-    let key = if r.annotation(PORTS).is_some() {
+    let key = if honour_ports && r.annotation(PORTS).is_some() {
         PORTS
     } else if has_cert && r.annotation(SSL_PORTS).is_some() {
         SSL_PORTS

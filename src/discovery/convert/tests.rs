@@ -312,6 +312,27 @@ mod lb_intent {
     }
 
     #[test]
+    fn listener_ports_follow_ssl_ports_not_edgewatchs_probe_ports() {
+        let mut svc: Service = serde_norway::from_str(BASE).unwrap();
+        let ann = svc.metadata.annotations.as_mut().unwrap();
+        ann.insert("edgewatch.io/ports".into(), "443".into());
+        ann.insert(
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports".into(),
+            "https,8443".into(),
+        );
+        let ports = svc.spec.as_mut().unwrap().ports.as_mut().unwrap();
+        let mut second = ports[0].clone();
+        second.name = Some("alt".into());
+        second.port = 8443;
+        ports[0].name = Some("https".into());
+        ports.push(second);
+        let targets = service_to_targets(&svc, &BackendSpec::default()).unwrap();
+        assert_eq!(targets.len(), 1, "probed: edgewatch.io/ports only");
+        let intent = targets[0].lb_intent.clone().unwrap();
+        assert_eq!(intent.tls_ports, [443, 8443], "listeners: ssl-ports");
+    }
+
+    #[test]
     fn attributes_policy_and_proxy_protocol_are_read() {
         let t = with(&[
             (
