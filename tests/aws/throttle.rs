@@ -184,3 +184,35 @@ async fn a_slow_throttled_nlb_does_not_delay_the_other_services_lookup() {
     assert_eq!(listener.reason_code, "aws_unavailable", "{listener:?}");
     eprintln!("figure: unthrottled Service {fast_took:?}, throttled Service {slow_took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_fails_every_aws_check_when_required_within_the_budget() {
+    let pki = Pki::new();
+    let two = two_services("down", &pki, 9443).await;
+    let options = AwsLookupOptions {
+        required: true,
+        cluster_name: None,
+        cache_ttl: Duration::from_secs(300),
+        failure_ttl: Duration::from_secs(30),
+        timeout: Duration::from_secs(2),
+        // Nothing listens there.
+        client: client_options(&format!("http://127.0.0.1:{}", crate::support::free_port())),
+    };
+    let lookup = Arc::new(AwsLookup::new(options, Arc::new(Metrics::new())));
+    let target = two.targets[0].clone();
+    let started = Instant::now();
+    let mut obs = Observation::from_dns(
+        SystemTime::now(),
+        DnsObservation::answered(&target.hostname, Vec::new()),
+    );
+    AwsEnricher::new(lookup).enrich(&target, &mut obs).await;
+    let took = started.elapsed();
+    for r in edgewatch::checks::aws::judge(&target, &obs) {
+        assert_eq!(
+            (r.status, r.reason_code),
+            (edgewatch::checks::Status::Fail, "aws_unavailable"),
+            "{r:?}"
+        );
+    }
+    eprintln!("figure: lookups against a closed port gave up after {took:?} (budget 2 s)");
+}
