@@ -56,6 +56,16 @@ pub(super) fn judge(target: &Target, obs: &Observation) -> CheckResult {
         Err(f) => return unavailable(CHECK, f),
     };
     let want = expected(target);
+    if target.lb_intent.is_some() && want.certs.is_empty() {
+        // No certificate annotated: the controller makes TCP listeners and TLS, if any, ends in
+        // the pods. There is no listener intent to compare.
+        return CheckResult::skip(
+            CHECK,
+            "no_expectation",
+            "the Service annotates no certificate (aws-load-balancer-ssl-cert): TLS is not \
+             terminated at the load balancer",
+        );
+    }
     let mut failures: Vec<(&'static str, String)> = Vec::new();
     let mut passed: Vec<String> = Vec::new();
     for port in &want.ports {

@@ -345,3 +345,13 @@ fn a_static_target_is_judged_on_what_it_names() {
     let (status, code, _) = verdict(&results, CheckName::LoadBalancer);
     assert_eq!((status, code), (Status::Skip, "no_expectation"));
 }
+
+#[test]
+fn a_service_without_a_certificate_has_no_listener_expectation() {
+    // TLS passthrough: the controller makes TCP listeners; not_tls would be a false alarm.
+    let mut t = target();
+    t.lb_intent.as_mut().unwrap().cert_arns.clear();
+    let obs = found(|f| details(f).listeners[0].protocol = "TCP".into());
+    let (status, code, _) = verdict(&judge(&t, &obs), CheckName::LbListener);
+    assert_eq!((status, code), (Status::Skip, "no_expectation"));
+}
