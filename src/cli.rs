@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -28,7 +29,7 @@ pub enum Command {
     Echo(crate::echo::EchoArgs),
     /// See edgewatch work in one command, with no cloud: a throwaway CA, loopback TLS endpoints
     /// (one healthy, four broken in common ways) and the real daemon probing them.
-    Demo(crate::demo::DemoArgs),
+    Demo(DemoArgs),
 }
 
 /// `check-config` options.
@@ -69,6 +70,10 @@ pub struct ProbeArgs {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "EDGEWATCH_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Ask the AWS APIs about each target's load balancer, listeners, target groups and Route 53
+    /// record, and ACM about its certificates (also `aws.enabled: true`).
+    #[arg(long)]
+    pub aws: bool,
     /// Kubernetes options.
     #[command(flatten)]
     pub kube: KubeArgs,
@@ -113,4 +118,25 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `edgewatch demo` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Address for /metrics, /healthz, /readyz (as the daemon's --listen; default 0.0.0.0:9815).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// How often the daemon probes the demo endpoints.
+    #[arg(long, default_value = "10s", value_parser = parse_interval)]
+    pub interval: Duration,
+}
+
+/// An interval of 1 s to 1 h.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration like 10s or 1m"))?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
+        return Err(format!("must be between 1s and 1h (got {text})"));
+    }
+    Ok(d)
 }

@@ -2,6 +2,7 @@
 //! named [`CheckResult`]s. No I/O, no clock reads: the time comes in through [`JudgeContext`].
 
 pub mod acm;
+pub mod aws;
 pub mod backend;
 pub mod cert;
 pub mod chain;
@@ -29,10 +30,18 @@ pub enum CheckName {
     Config,
     /// The load balancer is provisioned (Kubernetes: `status.loadBalancer.ingress` is set).
     LbProvisioned,
+    /// Exactly one NLB exists for the target, with the annotated scheme and the status' DNS name.
+    LoadBalancer,
+    /// Every TLS port has a TLS listener with the annotated certificates and policy.
+    LbListener,
+    /// The target groups have the annotated attributes and target type, and a healthy target.
+    LbTargetGroup,
     /// The friendly name resolves to at least one address.
     Dns,
     /// The friendly name leads to the expected load balancer.
     DnsAlias,
+    /// The Route 53 record of the friendly name points at the load balancer.
+    DnsRecord,
     /// TCP connect and TLS handshake succeed at an acceptable protocol version.
     TlsHandshake,
     /// The served chain verifies against the trusted roots.
@@ -57,11 +66,15 @@ pub enum CheckName {
 
 impl CheckName {
     /// Every check, in report order.
-    pub const ALL: [CheckName; 14] = [
+    pub const ALL: [CheckName; 18] = [
         CheckName::Config,
         CheckName::LbProvisioned,
+        CheckName::LoadBalancer,
+        CheckName::LbListener,
+        CheckName::LbTargetGroup,
         CheckName::Dns,
         CheckName::DnsAlias,
+        CheckName::DnsRecord,
         CheckName::TlsHandshake,
         CheckName::ChainTrusted,
         CheckName::Hostname,
@@ -81,6 +94,10 @@ impl CheckName {
             CheckName::LbProvisioned => "lb_provisioned",
             CheckName::Dns => "dns",
             CheckName::DnsAlias => "dns_alias",
+            CheckName::DnsRecord => "dns_record",
+            CheckName::LoadBalancer => "load_balancer",
+            CheckName::LbListener => "lb_listener",
+            CheckName::LbTargetGroup => "lb_target_group",
             CheckName::TlsHandshake => "tls_handshake",
             CheckName::ChainTrusted => "chain_trusted",
             CheckName::Hostname => "hostname",
@@ -266,6 +283,7 @@ fn config_check(target: &Target) -> CheckResult {
 /// The checks that read more than the data-plane probe: ACM's view, and what the backend saw.
 fn extra_judges(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<CheckResult> {
     let mut results = vec![acm::judge(target, obs, ctx)];
+    results.extend(aws::judge(target, obs));
     results.extend(client_ip::judge(target, obs));
     results.extend(client_ip::judge_identity(target, obs));
     results

@@ -17,7 +17,7 @@ pub struct CheckReasons {
 }
 
 /// The codes of every check, in [`CheckName::ALL`] order.
-pub const REASONS: [CheckReasons; 14] = [
+pub const REASONS: [CheckReasons; 18] = [
     CheckReasons {
         check: CheckName::Config,
         fail: &["invalid"],
@@ -27,6 +27,52 @@ pub const REASONS: [CheckReasons; 14] = [
         check: CheckName::LbProvisioned,
         fail: &["not_provisioned"],
         skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::LoadBalancer,
+        fail: &[
+            "not_found",
+            "ambiguous",
+            "not_network",
+            "scheme_mismatch",
+            "hostname_mismatch",
+            "aws_unavailable",
+        ],
+        skip: &["aws_disabled", "aws_unavailable", "no_expectation"],
+    },
+    CheckReasons {
+        check: CheckName::LbListener,
+        fail: &[
+            "no_listener",
+            "not_tls",
+            "wrong_certificate",
+            "missing_certificate",
+            "policy_drift",
+            "aws_unavailable",
+        ],
+        skip: &[
+            "aws_disabled",
+            "aws_unavailable",
+            "no_expectation",
+            "no_load_balancer",
+        ],
+    },
+    CheckReasons {
+        check: CheckName::LbTargetGroup,
+        fail: &[
+            "client_ip_not_preserved",
+            "proxy_protocol_mismatch",
+            "target_type_mismatch",
+            "no_healthy_targets",
+            "no_targets",
+            "aws_unavailable",
+        ],
+        skip: &[
+            "aws_disabled",
+            "aws_unavailable",
+            "no_expectation",
+            "no_load_balancer",
+        ],
     },
     CheckReasons {
         check: CheckName::Dns,
@@ -45,6 +91,17 @@ pub const REASONS: [CheckReasons; 14] = [
         check: CheckName::DnsAlias,
         fail: &["wrong_target"],
         skip: &["no_expectation", "dns_failed"],
+    },
+    CheckReasons {
+        check: CheckName::DnsRecord,
+        fail: &["no_record", "wrong_target", "aws_unavailable"],
+        skip: &[
+            "aws_disabled",
+            "aws_unavailable",
+            "no_expectation",
+            "no_load_balancer",
+            "zone_not_found",
+        ],
     },
     CheckReasons {
         check: CheckName::TlsHandshake,

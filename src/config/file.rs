@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub backend: BackendSection,
     /// ACM lookups for `cert_expected` / `acm_status`.
     pub acm: AcmSection,
+    /// AWS API lookups (load balancer, listeners, target groups, Route 53).
+    pub aws: AwsSection,
     /// The client-IP check.
     pub client_ip: ClientIpSection,
     /// Posting alerts to Alertmanager.
@@ -110,6 +112,21 @@ pub struct AcmSection {
     /// When ACM cannot be asked, fail `cert_expected` instead of skipping it.
     pub required: Option<bool>,
     /// How long ACM answers are reused.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Option<Duration>,
+}
+
+/// `aws:`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsSection {
+    /// Ask the AWS APIs about each Service's load balancer (also turns on the ACM lookups).
+    pub enabled: Option<bool>,
+    /// When the AWS APIs cannot be asked, fail the AWS checks instead of skipping them.
+    pub required: Option<bool>,
+    /// Only load balancers tagged `elbv2.k8s.aws/cluster: <cluster_name>` are considered.
+    pub cluster_name: Option<String>,
+    /// How long AWS answers are reused.
     #[serde(with = "humantime_serde")]
     pub cache_ttl: Option<Duration>,
 }

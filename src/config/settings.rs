@@ -44,6 +44,8 @@ pub struct Settings {
     pub backend: BackendSpec,
     /// ACM lookups.
     pub acm: AcmSettings,
+    /// AWS API lookups (load balancer, listeners, target groups, Route 53).
+    pub aws: AwsSettings,
     /// Client-IP check.
     pub client_ip: ClientIpSettings,
     /// Alertmanager URL, when alerts are posted.
@@ -64,6 +66,19 @@ pub struct AcmSettings {
     /// Fail instead of skip when ACM cannot be asked.
     pub required: bool,
     /// Reuse answers this long.
+    pub cache_ttl: Duration,
+}
+
+/// AWS API lookups for `load_balancer`, `lb_listener`, `lb_target_group`, `dns_record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// Whether the AWS APIs are asked at all (`aws.enabled` or `--aws`).
+    pub enabled: bool,
+    /// Fail instead of skip when the APIs cannot be asked.
+    pub required: bool,
+    /// Value of the `elbv2.k8s.aws/cluster` tag the load balancer must carry, when set.
+    pub cluster_name: Option<String>,
+    /// Reuse answers this long (one describe per load balancer per period).
     pub cache_ttl: Duration,
 }
 
@@ -231,6 +246,7 @@ pub fn validate(
                 "acm.cache_ttl",
             )?,
         },
+        aws: aws_settings(&file, origin)?,
         client_ip: ClientIpSettings {
             egress_ip: file.client_ip.egress_ip,
             reflector_url,
@@ -255,6 +271,41 @@ pub fn validate(
             events: file.kubernetes.events.unwrap_or(true),
         },
         targets,
+    })
+}
+
+/// `aws:` with defaults; a cluster name must be a plausible tag value, the TTL 10 s to 1 day.
+fn aws_settings(file: &ConfigFile, origin: &str) -> Result<AwsSettings, ConfigError> {
+    let a = &file.aws;
+    let cache_ttl = positive(
+        a.cache_ttl,
+        Duration::from_secs(300),
+        origin,
+        "aws.cache_ttl",
+    )?;
+    if !(Duration::from_secs(10)..=Duration::from_secs(86_400)).contains(&cache_ttl) {
+        return Err(ConfigError::new(
+            origin,
+            "aws.cache_ttl",
+            "must be between 10s and 24h",
+        ));
+    }
+    let cluster_name = match a.cluster_name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) if c.len() <= 256 && !c.chars().any(char::is_control) => Some(c.to_string()),
+        Some(_) => {
+            return Err(ConfigError::new(
+                origin,
+                "aws.cluster_name",
+                "must be a tag value: at most 256 characters, no control characters",
+            ));
+        }
+    };
+    Ok(AwsSettings {
+        enabled: a.enabled.unwrap_or(false),
+        required: a.required.unwrap_or(false),
+        cluster_name,
+        cache_ttl,
     })
 }
 

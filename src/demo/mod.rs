@@ -15,34 +15,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{KubeArgs, LogFormat, OutputFormat, ProbeArgs};
+use crate::cli::{DemoArgs, KubeArgs, LogFormat, OutputFormat, ProbeArgs};
 use crate::config::{self, ConfigError, Settings, settings::DEFAULT_LISTEN};
 use crate::echo::{EchoSettings, ProxyMode};
 use crate::export::report::{self, Style};
 use crate::pipeline::engine::EngineError;
 use crate::run::{app, once};
 use endpoints::Backend;
-
-/// `edgewatch demo` options.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
-    /// Address for /metrics, /healthz, /readyz (as the daemon's --listen; default 0.0.0.0:9815).
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
-    /// How often the daemon probes the demo endpoints.
-    #[arg(long, default_value = "10s", value_parser = parse_interval)]
-    pub interval: Duration,
-}
-
-/// An interval of 1 s to 1 h.
-fn parse_interval(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text)
-        .map_err(|_| format!("`{text}` is not a duration like 10s or 1m"))?;
-    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
-        return Err(format!("must be between 1s and 1h (got {text})"));
-    }
-    Ok(d)
-}
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +174,7 @@ pub async fn run(args: DemoArgs, log_format: LogFormat) -> Result<u8, DemoError>
         check_config: false,
         listen: Some(settings.listen),
         log_format,
+        aws: false,
         kube: KubeArgs::default(),
     };
     Ok(app::run(probe, settings).await?)

@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod kube;
+pub mod lb_intent;
 pub mod metrics;
 pub mod static_targets;
 pub mod target;

@@ -41,6 +41,12 @@ pub struct Target {
     /// The identity the backend should echo (`backend_identity`): an anchored regular
     /// expression, e.g. `prod/myapp-.*`; `None` skips the check.
     pub expected_identity: Option<String>,
+    /// The listener's TLS security policy as annotated
+    /// (`aws-load-balancer-ssl-negotiation-policy`); `None`: not annotated.
+    pub tls_policy: Option<String>,
+    /// What the Service declares about its AWS load balancer (`lb_*` checks); `None` for targets
+    /// that did not come from a Service.
+    pub lb_intent: Option<super::lb_intent::LbIntent>,
 }
 
 /// Where a target came from.
@@ -249,6 +255,8 @@ impl Target {
             not_ready: None,
             client_ip: ClientIpSpec::Auto,
             expected_identity: None,
+            tls_policy: None,
+            lb_intent: None,
         }
     }
 }

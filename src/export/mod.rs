@@ -3,6 +3,7 @@
 //! only; they never probe or judge.
 
 pub mod alertmanager;
+pub mod aws_facts;
 pub mod events;
 pub mod listener;
 pub mod metrics;

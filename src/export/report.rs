@@ -64,6 +64,7 @@ fn facts_json(obs: &Observation) -> Value {
         "lb_dns": obs.lb_dns,
         "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
         "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
+        "aws": obs.aws.as_ref().map(super::aws_facts::to_json),
         "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e.to_string(), "code": e.as_str()}),
@@ -194,6 +195,9 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
             for e in &obs.endpoints {
                 let _ = writeln!(out, "     {}", escape(&endpoint_line(e)));
             }
+            if let Some(line) = obs.aws.as_ref().and_then(super::aws_facts::text_line) {
+                let _ = writeln!(out, "     {line}");
+            }
         }
         for r in o.results.iter().filter(|r| r.status == Status::Fail) {
             let _ = writeln!(
@@ -233,7 +237,13 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
 fn is_consequence(r: &CheckResult) -> bool {
     matches!(
         r.reason_code,
-        "no_expectation" | "no_certificate" | "no_connection" | "dns_failed" | "not_configured"
+        "no_expectation"
+            | "no_certificate"
+            | "no_connection"
+            | "dns_failed"
+            | "not_configured"
+            | "aws_disabled"
+            | "no_load_balancer"
     ) || (r.check == CheckName::BackendIdentity && r.reason_code == "disabled")
 }
 

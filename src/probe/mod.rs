@@ -2,6 +2,8 @@
 //! never decides pass or fail (that is `checks`). A probe's result is an [`Observation`].
 
 pub mod acm;
+pub mod aws;
+pub(crate) mod cache;
 pub mod certinfo;
 pub mod descriptors;
 pub mod dns;
@@ -40,6 +42,9 @@ pub struct Observation {
     pub acm: Vec<AcmObservation>,
     /// The prober's own egress IP, when known (for `client_ip`).
     pub egress_ip: Option<Result<IpAddr, egress::EgressError>>,
+    /// What elbv2 and Route 53 say of the target's load balancer and record (AWS enricher;
+    /// `None` when the AWS lookups are off).
+    pub aws: Option<aws::AwsObservation>,
 }
 
 impl Observation {
@@ -54,6 +59,7 @@ impl Observation {
             duration: Duration::ZERO,
             acm: Vec::new(),
             egress_ip: None,
+            aws: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::export::events::EventPublisher;
 use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::{AcmEnricher, AcmMetrics};
+use crate::probe::aws::{AwsEnricher, AwsMetrics};
 use crate::run::daemon::internal::InternalErrors;
 use crate::run::daemon::schedule::ScheduleMetrics;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
@@ -50,6 +51,9 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     for path in &args.ca_files {
         settings.extra_anchors.extend(read_ca_file(path)?);
     }
+    settings.aws.enabled |= args.aws;
+    // The AWS checks are about the same resources as the ACM ones: one switch turns both on.
+    settings.acm.enabled |= settings.aws.enabled;
     Ok(settings)
 }
 
@@ -85,6 +89,10 @@ pub fn engine(settings: &Settings, registry: &prometheus::Registry) -> Result<En
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             AcmMetrics::register(registry),
+        )))
+        .with_enricher(Arc::new(AwsEnricher::from_settings(
+            &settings.aws,
+            AwsMetrics::register(registry),
         )))
         .with_enricher(crate::probe::egress::enricher(
             &settings.client_ip,

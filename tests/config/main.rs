@@ -56,6 +56,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "`arn:aws:iam::1:role/x` is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
     ),
     (
+        "invalid-aws-cache-ttl.yaml",
+        "aws.cache_ttl",
+        "must be between 10s and 24h",
+    ),
+    (
+        "invalid-aws-cluster-name.yaml",
+        "aws.cluster_name",
+        "must be a tag value: at most 256 characters, no control characters",
+    ),
+    (
         "invalid-expect-status.yaml",
         "targets[0].expect_status",
         "`abc` is not an HTTP status code (100-599)",

@@ -21,6 +21,7 @@ const RANKS: &[(&str, u8)] = &[
     ("echo", 6),
     ("cli", 7),
     ("run", 8),
+    ("demo", 9),
 ];
 
 fn rank(module: &str) -> u8 {

@@ -62,6 +62,7 @@ fn outcome(addresses: &[&str], failing_backend: bool) -> Outcome {
             duration: Duration::from_millis(5),
             acm: vec![],
             egress_ip: None,
+            aws: None,
         }),
         results,
     }

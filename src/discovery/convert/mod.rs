@@ -119,8 +119,35 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
             .to_string()
     });
     let (hosts, notes) = hostnames(&mut r, &lb_hostnames, &namespace, &service);
-    let ports = tls_ports(&mut r, has_cert);
-    let template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
+    let ports = tls_ports(&mut r, has_cert, true);
+    let intent = r.is_load_balancer().then(|| {
+        // The listeners the controller makes: `ssl-ports` semantics without edgewatch's own
+        // `edgewatch.io/ports` choice. Problems found here are not reported twice: the probe
+        // ports' reading above reports those that matter to the probe.
+        let mut scratch = Reading {
+            svc,
+            problems: Vec::new(),
+        };
+        let listener_ports = tls_ports(&mut scratch, has_cert, false);
+        let arns = r
+            .list(SSL_CERT)
+            .into_iter()
+            .filter(|a| check_acm_arn(a).is_ok())
+            .map(str::to_string)
+            .collect();
+        lb_intent::read(
+            &mut r,
+            format!("{namespace}/{service}"),
+            listener_ports,
+            arns,
+        )
+    });
+    let mut template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
+    template.lb_intent = intent;
+    template.tls_policy = r
+        .annotation(lb_intent::SSL_NEGOTIATION_POLICY)
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty());
 
     let mut targets = Vec::new();
     for host in &hosts {
@@ -271,7 +298,7 @@ fn hostnames(
 
 /// The ports to probe: `edgewatch.io/ports`, else `ssl-ports`, else every TCP port (the
 /// controller treats every port as TLS when a certificate is set and `ssl-ports` is absent).
-fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
+fn tls_ports(r: &mut Reading<'_>, has_cert: bool, honour_ports: bool) -> Vec<u16> {
     let ports: Vec<&ServicePort> = r
         .svc
         .spec
@@ -292,7 +319,7 @@ fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
             .push("the Service has no TCP port; probing port 443".to_string());
         return vec![443];
     }
-    let key = if r.annotation(PORTS).is_some() {
+    let key = if honour_ports && r.annotation(PORTS).is_some() {
         PORTS
     } else if has_cert && r.annotation(SSL_PORTS).is_some() {
         SSL_PORTS
@@ -322,5 +349,6 @@ fn tls_ports(r: &mut Reading<'_>, has_cert: bool) -> Vec<u16> {
     chosen
 }
 
+pub mod lb_intent;
 #[cfg(test)]
 mod tests;

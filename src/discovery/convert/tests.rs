@@ -273,3 +273,113 @@ fn defaults_come_from_the_caller() {
     let t = &service_to_targets(&reference(), &defaults).unwrap()[0];
     assert_eq!(t.backend, defaults);
 }
+
+mod lb_intent {
+    use super::super::service_to_targets;
+    use crate::discovery::target::BackendSpec;
+    use k8s_openapi::api::core::v1::Service;
+
+    const BASE: &str = include_str!("../../../tests/fixtures/k8s/myapp.yaml");
+
+    fn with(extra: &[(&str, &str)]) -> crate::discovery::target::Target {
+        let mut svc: Service = serde_norway::from_str(BASE).unwrap();
+        let ann = svc.metadata.annotations.as_mut().unwrap();
+        for (k, v) in extra {
+            ann.insert(
+                format!("service.beta.kubernetes.io/aws-load-balancer-{k}"),
+                v.to_string(),
+            );
+        }
+        service_to_targets(&svc, &BackendSpec::default())
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn the_reference_service_declares_its_nlb() {
+        let t = with(&[]);
+        let intent = t.lb_intent.expect("a LoadBalancer Service has an intent");
+        assert_eq!(intent.stack, "dev/myapp");
+        assert_eq!(intent.scheme.as_deref(), Some("internet-facing"));
+        assert_eq!(intent.target_type.as_deref(), Some("ip"));
+        assert_eq!(intent.tls_ports, [443]);
+        assert_eq!(intent.cert_arns.len(), 1);
+        assert_eq!(
+            (intent.preserve_client_ip, intent.proxy_protocol_v2),
+            (None, None)
+        );
+        assert_eq!(t.tls_policy, None);
+    }
+
+    #[test]
+    fn listener_ports_follow_ssl_ports_not_edgewatchs_probe_ports() {
+        let mut svc: Service = serde_norway::from_str(BASE).unwrap();
+        let ann = svc.metadata.annotations.as_mut().unwrap();
+        ann.insert("edgewatch.io/ports".into(), "443".into());
+        ann.insert(
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports".into(),
+            "https,8443".into(),
+        );
+        let ports = svc.spec.as_mut().unwrap().ports.as_mut().unwrap();
+        let mut second = ports[0].clone();
+        second.name = Some("alt".into());
+        second.port = 8443;
+        ports[0].name = Some("https".into());
+        ports.push(second);
+        let targets = service_to_targets(&svc, &BackendSpec::default()).unwrap();
+        assert_eq!(targets.len(), 1, "probed: edgewatch.io/ports only");
+        let intent = targets[0].lb_intent.clone().unwrap();
+        assert_eq!(intent.tls_ports, [443, 8443], "listeners: ssl-ports");
+    }
+
+    #[test]
+    fn attributes_policy_and_proxy_protocol_are_read() {
+        let t = with(&[
+            (
+                "ssl-negotiation-policy",
+                " ELBSecurityPolicy-TLS13-1-2-2021-06 ",
+            ),
+            (
+                "target-group-attributes",
+                "deregistration_delay.timeout_seconds=30, preserve_client_ip.enabled=true,proxy_protocol_v2.enabled=false",
+            ),
+            ("proxy-protocol", "*"),
+        ]);
+        assert_eq!(
+            t.tls_policy.as_deref(),
+            Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+        );
+        let intent = t.lb_intent.unwrap();
+        assert_eq!(intent.preserve_client_ip, Some(true));
+        assert_eq!(intent.proxy_protocol_v2, Some(true), "proxy-protocol wins");
+        assert!(t.config_problems.is_empty(), "{:?}", t.config_problems);
+    }
+
+    #[test]
+    fn malformed_values_are_config_problems_naming_the_annotation() {
+        let t = with(&[
+            ("scheme", "public"),
+            ("nlb-target-type", "pod"),
+            (
+                "target-group-attributes",
+                "preserve_client_ip.enabled=yes,garbage",
+            ),
+            ("proxy-protocol", "v2"),
+        ]);
+        let problems = t.config_problems.join("\n");
+        for key in [
+            "scheme",
+            "nlb-target-type",
+            "target-group-attributes",
+            "proxy-protocol",
+        ] {
+            assert!(
+                problems.contains(&format!("aws-load-balancer-{key}")),
+                "{problems}"
+            );
+        }
+        let intent = t.lb_intent.unwrap();
+        assert_eq!((intent.scheme, intent.target_type), (None, None));
+        assert_eq!(intent.preserve_client_ip, None);
+    }
+}

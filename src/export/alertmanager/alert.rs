@@ -32,7 +32,11 @@ pub fn severity(check: CheckName) -> &'static str {
         CheckName::Config
         | CheckName::LbProvisioned
         | CheckName::ClientIp
-        | CheckName::AcmStatus => "warning",
+        | CheckName::AcmStatus
+        | CheckName::LoadBalancer
+        | CheckName::LbListener
+        | CheckName::LbTargetGroup
+        | CheckName::DnsRecord => "warning",
         _ => "critical",
     }
 }
@@ -48,6 +52,10 @@ pub fn runbook_anchor(check: CheckName) -> &'static str {
         CheckName::CertExpected => "edgewatchcertificatenotexpected",
         CheckName::CertExpiry => "edgewatchcertificateexpirycritical",
         CheckName::AcmStatus => "edgewatchacmcertificateunhealthy",
+        CheckName::LoadBalancer => "edgewatchloadbalancerdrift",
+        CheckName::LbListener => "edgewatchlistenerdrift",
+        CheckName::LbTargetGroup => "edgewatchtargetgroupdrift",
+        CheckName::DnsRecord => "edgewatchdnsrecorddrift",
         _ => "edgewatchendpointfailing",
     }
 }

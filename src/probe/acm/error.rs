@@ -58,7 +58,7 @@ impl AcmError {
 }
 
 /// Error codes that mean the caller is not allowed, whatever the operation.
-const DENIED_CODES: &[&str] = &[
+pub(crate) const DENIED_CODES: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",
     "UnrecognizedClientException",
@@ -72,7 +72,7 @@ const DENIED_CODES: &[&str] = &[
 ];
 
 /// Error codes that mean "slow down".
-const THROTTLE_CODES: &[&str] = &[
+pub(crate) const THROTTLE_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
     "TooManyRequestsException",
@@ -126,7 +126,9 @@ fn from_code(code: &str, status: u16, arn: &str, detail: String) -> AcmError {
 
 /// The credential provider's error, when the failure is one (the SDK reports it as a dispatch
 /// failure, so it is found by walking the source chain).
-fn credentials_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a CredentialsError> {
+pub(crate) fn credentials_error<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> Option<&'a CredentialsError> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(c) = e.downcast_ref::<CredentialsError>() {

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use super::AcmError;
 use super::arn::CertArn;
-use super::cache::SingleFlightCache;
 use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
 use super::metrics::AcmMetrics;
 use crate::config::settings::AcmSettings;
+use crate::probe::cache::SingleFlightCache;
 use crate::probe::{AcmCertificate, AcmObservation};
 
 /// How failures are cached at most: ACM recovering should show within a probe or two.

@@ -5,10 +5,9 @@
 //! (`cert_expected`, `acm_status`) are the judges' in `checks`.
 
 mod arn;
-mod cache;
 mod client;
 mod enricher;
-mod error;
+pub(crate) mod error;
 mod fetch;
 mod lookup;
 mod metrics;

@@ -1,4 +1,4 @@
-//! A small single-flight cache: one answer per key, kept for a time-to-live chosen per answer.
+//! A small single-flight cache shared by the AWS enrichers (ACM, elbv2, Route 53): one answer per key, kept for a time-to-live chosen per answer.
 //! Concurrent callers asking for the same key while the answer is being fetched wait for that
 //! one fetch instead of starting their own. Time is tokio's clock, so tests can pause it.
 
