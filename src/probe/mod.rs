@@ -9,6 +9,7 @@ pub mod enrich;
 pub mod http;
 pub mod run;
 pub mod tls;
+pub mod tls_scan;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
@@ -37,6 +38,9 @@ pub struct Observation {
     pub acm: Vec<AcmObservation>,
     /// The prober's own egress IP, when known (for `client_ip`).
     pub egress_ip: Option<Result<IpAddr, String>>,
+    /// The last finished TLS scan of each address (filled by the TLS scan enricher; an address
+    /// not scanned yet has none).
+    pub tls_scans: Vec<std::sync::Arc<tls_scan::TlsScan>>,
 }
 
 impl Observation {
@@ -51,6 +55,7 @@ impl Observation {
             duration: Duration::ZERO,
             acm: Vec::new(),
             egress_ip: None,
+            tls_scans: Vec::new(),
         }
     }
 }

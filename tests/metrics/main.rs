@@ -61,6 +61,7 @@ fn outcome(addresses: &[&str], failing_backend: bool) -> Outcome {
             duration: Duration::from_millis(5),
             acm: vec![],
             egress_ip: None,
+            tls_scans: vec![],
         }),
         results,
     }
