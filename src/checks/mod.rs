@@ -8,7 +8,9 @@ pub mod chain;
 pub mod chain_memo;
 pub mod client_ip;
 pub mod dns;
+pub mod elb_policies;
 pub mod tls;
+pub mod tls_policy;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -34,6 +36,8 @@ pub enum CheckName {
     DnsAlias,
     /// TCP connect and TLS handshake succeed at an acceptable protocol version.
     TlsHandshake,
+    /// What the listener accepts (TLS scan) meets the floor and its named ELB security policy.
+    TlsPolicy,
     /// The served chain verifies against the trusted roots.
     ChainTrusted,
     /// The friendly name is on the leaf certificate.
@@ -56,12 +60,13 @@ pub enum CheckName {
 
 impl CheckName {
     /// Every check, in report order.
-    pub const ALL: [CheckName; 14] = [
+    pub const ALL: [CheckName; 15] = [
         CheckName::Config,
         CheckName::LbProvisioned,
         CheckName::Dns,
         CheckName::DnsAlias,
         CheckName::TlsHandshake,
+        CheckName::TlsPolicy,
         CheckName::ChainTrusted,
         CheckName::Hostname,
         CheckName::CertExpiry,
@@ -81,6 +86,7 @@ impl CheckName {
             CheckName::Dns => "dns",
             CheckName::DnsAlias => "dns_alias",
             CheckName::TlsHandshake => "tls_handshake",
+            CheckName::TlsPolicy => "tls_policy",
             CheckName::ChainTrusted => "chain_trusted",
             CheckName::Hostname => "hostname",
             CheckName::CertExpiry => "cert_expiry",
@@ -188,6 +194,9 @@ pub struct JudgeContext {
     pub min_days_left: u32,
     /// `tls.min_version`: a lower negotiated version fails `tls_handshake`.
     pub min_tls_version: tls::TlsVersion,
+    /// `tls.min_accepted_version`, `tls.forbid_weak_ciphers`: what `tls_policy` holds every
+    /// listener to.
+    pub tls_floor: tls_policy::TlsFloor,
 }
 
 impl JudgeContext {
@@ -203,6 +212,7 @@ impl JudgeContext {
             verifier,
             min_days_left: Self::DEFAULT_MIN_DAYS_LEFT,
             min_tls_version: Self::DEFAULT_MIN_TLS_VERSION,
+            tls_floor: tls_policy::TlsFloor::default(),
         }
     }
 }
@@ -219,7 +229,16 @@ pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<Chec
     }
     results.extend(dns::judge(target, obs));
     for endpoint in &obs.endpoints {
-        results.extend(tls::judge_endpoint(endpoint, ctx));
+        results.extend(
+            tls::judge_endpoint(endpoint, ctx)
+                .map(|r| tls_policy::explain_handshake(r, endpoint, obs)),
+        );
+        results.push(tls_policy::judge_endpoint(
+            target,
+            endpoint,
+            obs,
+            &ctx.tls_floor,
+        ));
         results.extend(cert::judge_endpoint(target, endpoint, obs, ctx));
         results.extend(backend::judge_endpoint(target, endpoint));
     }

@@ -42,6 +42,10 @@ pub struct Target {
     /// The identity the backend should echo (`backend_identity`): an anchored regular
     /// expression, e.g. `prod/myapp-.*`; `None` skips the check.
     pub expected_identity: Option<String>,
+    /// The ELB security policy the listener should enforce (`tls_policy`): the Service's
+    /// `aws-load-balancer-ssl-negotiation-policy` annotation or a static target's `tls_policy:`;
+    /// `None`: not named (judged against the floor rules only).
+    pub tls_policy: Option<String>,
 }
 
 /// Where a target came from.
@@ -225,6 +229,7 @@ impl Target {
             not_ready: None,
             client_ip: ClientIpSpec::Auto,
             expected_identity: None,
+            tls_policy: None,
         }
     }
 }

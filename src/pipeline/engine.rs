@@ -32,6 +32,7 @@ pub struct Engine {
     enrichers: Vec<Arc<dyn Enricher>>,
     min_days_left: u32,
     min_tls_version: crate::checks::tls::TlsVersion,
+    tls_floor: crate::checks::tls_policy::TlsFloor,
 }
 
 /// The crypto provider edgewatch uses everywhere (aws-lc-rs, rustls' default).
@@ -55,6 +56,7 @@ impl Engine {
             enrichers: Vec::new(),
             min_days_left: settings.min_days_left,
             min_tls_version: settings.min_tls_version,
+            tls_floor: settings.tls_floor,
         })
     }
 
@@ -79,6 +81,7 @@ impl Engine {
             verifier: self.verifier.clone(),
             min_days_left: self.min_days_left,
             min_tls_version: self.min_tls_version,
+            tls_floor: self.tls_floor,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::export::events::EventPublisher;
 use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::AcmEnricher;
+use crate::probe::tls_scan::{ScanSettings, TlsScanEnricher};
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
 
@@ -71,7 +72,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
             &settings.client_ip,
             settings.probe.source_ip,
         ));
-    let engine = Arc::new(engine);
+    let engine = Arc::new(with_tls_scan(engine, &settings, args.once));
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
             let posts = metrics.alertmanager_posts.clone();
@@ -153,6 +154,25 @@ async fn run_once(
         notifier.notify_once(&outcomes).await;
     }
     Ok(once::print_report(&outcomes, args.output) as u8)
+}
+
+/// Adds the TLS scan behind `tls_policy` (unless `tls.scan: false`). `--once` waits for its
+/// scans; the daemon runs them in the background and judges the last finished one.
+fn with_tls_scan(engine: Engine, settings: &Settings, once: bool) -> Engine {
+    if !settings.tls_scan.enabled {
+        return engine;
+    }
+    let scan = ScanSettings {
+        connect_timeout: settings.probe.connect_timeout,
+        tls_timeout: settings.probe.tls_timeout,
+        deadline: settings.tls_scan.deadline,
+        source_ip: settings.probe.source_ip,
+    };
+    engine.with_enricher(Arc::new(TlsScanEnricher::new(
+        scan,
+        settings.tls_scan.interval,
+        once,
+    )))
 }
 
 /// Kubernetes discovery settings with the command line applied; `None` when discovery is off.

@@ -32,7 +32,8 @@ pub fn severity(check: CheckName) -> &'static str {
         CheckName::Config
         | CheckName::LbProvisioned
         | CheckName::ClientIp
-        | CheckName::AcmStatus => "warning",
+        | CheckName::AcmStatus
+        | CheckName::TlsPolicy => "warning",
         _ => "critical",
     }
 }
@@ -48,6 +49,7 @@ pub fn runbook_anchor(check: CheckName) -> &'static str {
         CheckName::CertExpected => "edgewatchcertificatenotexpected",
         CheckName::CertExpiry => "edgewatchcertificateexpirycritical",
         CheckName::AcmStatus => "edgewatchacmcertificateunhealthy",
+        CheckName::TlsPolicy => "edgewatchlisteneracceptslegacytls",
         _ => "edgewatchendpointfailing",
     }
 }
