@@ -7,6 +7,7 @@ pub mod events;
 pub mod metrics;
 pub mod report;
 pub mod server;
+pub mod tls_facts;
 
 use crate::pipeline::outcome::Outcome;
 

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use crate::checks::{CheckResult, Status};
+use crate::export::tls_facts;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo;
 use crate::probe::{EndpointObservation, Observation};
@@ -67,6 +68,7 @@ fn facts_json(obs: &Observation) -> Value {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e}),
         }),
+        "tls_scans": obs.tls_scans.iter().map(|s| tls_facts::scan_json(s)).collect::<Vec<_>>(),
     })
 }
 
@@ -190,6 +192,9 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
             }
             for e in &obs.endpoints {
                 let _ = writeln!(out, "     {}", endpoint_line(e));
+            }
+            for scan in &obs.tls_scans {
+                let _ = writeln!(out, "     {}", tls_facts::scan_line(scan));
             }
         }
         for r in o.results.iter().filter(|r| r.status == Status::Fail) {

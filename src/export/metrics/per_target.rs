@@ -35,6 +35,10 @@ pub struct Series {
     pub certs: Vec<(Address, f64)>,
     /// `edgewatch_acm_cert_not_after_timestamp_seconds`: (ARN, Unix seconds).
     pub acm: Vec<(String, f64)>,
+    /// `edgewatch_tls_accepted_info`: (address, version, cipher) the last TLS scan saw accepted.
+    pub tls_accepted: Vec<(Address, &'static str, &'static str)>,
+    /// `edgewatch_tls_version_info`: (address, version, cipher) the probe's handshake negotiated.
+    pub tls_version: Vec<(Address, String, String)>,
 }
 
 impl Series {
@@ -81,7 +85,7 @@ type Family = (
 );
 
 /// The families, in name order.
-const FAMILIES: [Family; 7] = [
+const FAMILIES: [Family; 9] = [
     (
         "edgewatch_acm_cert_not_after_timestamp_seconds",
         "notAfter of the expected ACM certificate, as ACM reports it.",
@@ -159,6 +163,35 @@ const FAMILIES: [Family; 7] = [
         |_| true,
         |s, name, out| {
             let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.success);
+        },
+    ),
+    (
+        "edgewatch_tls_accepted_info",
+        "1 for each TLS version and cipher suite (AWS policy names) the last scan of the address saw accepted.",
+        |s| !s.tls_accepted.is_empty(),
+        |s, name, out| {
+            for (a, v, c) in &s.tls_accepted {
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
+                    s.ns, s.svc_target
+                );
+            }
+        },
+    ),
+    (
+        "edgewatch_tls_version_info",
+        "1 for the TLS version and cipher suite the probe's handshake negotiated at the address.",
+        |s| !s.tls_version.is_empty(),
+        |s, name, out| {
+            for (a, v, c) in &s.tls_version {
+                let (v, c) = (escape(v), escape(c));
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
+                    s.ns, s.svc_target
+                );
+            }
         },
     ),
 ];
