@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
 use super::{ScanSettings, TlsScan, scan};
@@ -34,6 +34,9 @@ struct Entry {
     started: Option<Instant>,
     /// A scan is in flight.
     running: bool,
+    /// Turns true when the last scan started has finished (what `--once` waits on, also for a
+    /// scan another target on the same address and name started).
+    finished: Option<watch::Receiver<bool>>,
 }
 
 struct Inner {
@@ -66,13 +69,14 @@ impl TlsScanEnricher {
         }
     }
 
-    /// Starts the scans that are due for these (address, leaf) pairs; returns their tasks.
+    /// Starts the scans that are due for these (address, leaf) pairs; returns what tells when
+    /// each address's current scan (new or already running) has finished.
     fn start_due(
         &self,
         name: &str,
         served: &[(SocketAddr, Option<[u8; 32]>)],
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks = Vec::new();
+    ) -> Vec<watch::Receiver<bool>> {
+        let mut pending = Vec::new();
         let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
         for (address, leaf) in served {
             let key = (*address, name.to_string());
@@ -82,29 +86,38 @@ impl TlsScanEnricher {
                 .is_none_or(|s| s.elapsed() >= self.inner.interval);
             let new_leaf = leaf.is_some() && entry.leaf.is_some() && *leaf != entry.leaf;
             if entry.running || !(stale || new_leaf) {
+                if entry.running {
+                    pending.extend(entry.finished.clone());
+                }
                 continue;
             }
+            let (done, finished) = watch::channel(false);
             entry.running = true;
             entry.started = Some(Instant::now());
+            entry.finished = Some(finished.clone());
+            pending.push(finished);
             if leaf.is_some() {
                 entry.leaf = *leaf;
             }
             let inner = self.inner.clone();
-            tasks.push(tokio::spawn(async move {
+            tokio::spawn(async move {
                 let result = match inner.limit.acquire().await {
                     Ok(_permit) => Some(scan(key.0, &key.1, &inner.settings).await),
                     Err(_) => None,
                 };
-                let mut cache = inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(entry) = cache.get_mut(&key) {
-                    entry.running = false;
-                    if let Some(r) = result {
-                        entry.scan = Some(Arc::new(r));
+                {
+                    let mut cache = inner.cache.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(entry) = cache.get_mut(&key) {
+                        entry.running = false;
+                        if let Some(r) = result {
+                            entry.scan = Some(Arc::new(r));
+                        }
                     }
                 }
-            }));
+                let _ = done.send(true);
+            });
         }
-        tasks
+        pending
     }
 
     /// Forgets addresses not scanned for three intervals (targets gone, addresses changed);
@@ -138,9 +151,12 @@ impl Enricher for TlsScanEnricher {
                 (e.address, leaf.map(|d| certinfo::sha256(d)))
             })
             .collect();
-        let tasks = self.start_due(&target.hostname, &served);
+        let pending = self.start_due(&target.hostname, &served);
         if self.wait {
-            futures::future::join_all(tasks).await;
+            for mut finished in pending {
+                // Err: the scan task is gone (runtime shutting down); nothing to wait for.
+                let _ = finished.wait_for(|done| *done).await;
+            }
         }
         self.sweep();
         let cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
