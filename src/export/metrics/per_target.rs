@@ -308,6 +308,21 @@ mod tests {
     }
 
     #[test]
+    fn tls_info_series_carry_address_version_and_cipher() {
+        let store = PerTarget::default();
+        let mut s = Series::new(&["t".into(), "ns".into(), "svc".into()]);
+        let a = Address(Some([192, 0, 2, 10].into()));
+        s.tls_accepted.push((a, "TLSv1.0", "AES128-SHA"));
+        s.tls_version
+            .push((a, "TLSv1.3".into(), "TLS13_AES_128_GCM_SHA256".into()));
+        store.replace("t", s);
+        let mut out = String::new();
+        store.render(&mut out);
+        assert!(out.contains(r#"edgewatch_tls_accepted_info{address="192.0.2.10",cipher="AES128-SHA",namespace="ns",service="svc",target="t",version="TLSv1.0"} 1"#), "{out}");
+        assert!(out.contains(r#"edgewatch_tls_version_info{address="192.0.2.10",cipher="TLS13_AES_128_GCM_SHA256",namespace="ns",service="svc",target="t",version="TLSv1.3"} 1"#), "{out}");
+    }
+
+    #[test]
     fn chunked_render_writes_the_same_text_as_one_render() {
         let store = PerTarget::default();
         for i in 0..7 {
