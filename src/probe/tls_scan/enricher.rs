@@ -170,3 +170,103 @@ impl Enricher for TlsScanEnricher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rustls::pki_types::CertificateDer;
+
+    use super::*;
+    use crate::discovery::target::TargetSource;
+    use crate::probe::dns::DnsObservation;
+    use crate::probe::{EndpointObservation, TlsObservation};
+
+    /// A listener that closes every connection at once (every hello refused: 4 per scan).
+    async fn closing_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                drop(tcp);
+            }
+        });
+        (addr, count)
+    }
+
+    fn observation(addr: SocketAddr, leaf: &[u8]) -> Observation {
+        let mut obs = Observation::from_dns(
+            std::time::SystemTime::now(),
+            DnsObservation::answered("app.example.test", vec![addr.ip()]),
+        );
+        obs.endpoints.push(EndpointObservation {
+            address: addr,
+            connect: Ok(Duration::ZERO),
+            tls: Some(TlsObservation {
+                version: None,
+                cipher: None,
+                chain: vec![CertificateDer::from(leaf.to_vec())],
+                failure: None,
+                duration: Duration::ZERO,
+            }),
+            http: None,
+        });
+        obs
+    }
+
+    async fn settle(count: &AtomicUsize, expect: usize) {
+        for _ in 0..200 {
+            if count.load(Ordering::SeqCst) >= expect {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Let the scan task store its result.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    #[tokio::test]
+    async fn the_daemon_scans_in_the_background_once_per_interval_and_again_when_the_leaf_changes()
+    {
+        let (addr, count) = closing_server().await;
+        let settings = ScanSettings {
+            connect_timeout: Duration::from_secs(1),
+            tls_timeout: Duration::from_secs(1),
+            deadline: Duration::from_secs(5),
+            source_ip: None,
+        };
+        let enricher = TlsScanEnricher::new(settings, Duration::from_secs(3600), false);
+        let target = Target::new("app.example.test", addr.port(), TargetSource::Flag);
+
+        let mut first = observation(addr, b"leaf-1");
+        enricher.enrich(&target, &mut first).await;
+        assert!(
+            first.tls_scans.is_empty(),
+            "the probe does not wait for the scan"
+        );
+        settle(&count, 4).await;
+
+        let mut second = observation(addr, b"leaf-1");
+        enricher.enrich(&target, &mut second).await;
+        assert_eq!(second.tls_scans.len(), 1);
+        assert!(second.tls_scans[0].versions.is_empty());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            4,
+            "no rescan within the interval"
+        );
+
+        let mut renewed = observation(addr, b"leaf-2");
+        enricher.enrich(&target, &mut renewed).await;
+        settle(&count, 8).await;
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            8,
+            "a new leaf is scanned again"
+        );
+    }
+}
