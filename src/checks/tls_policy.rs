@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::elb_policies::{self, ElbPolicy};
 use super::{CheckName, CheckResult, Status};
 use crate::discovery::target::{Target, TargetSource};
-use crate::probe::tls_scan::{Auth, SUITES, Suite, TlsProtocol, TlsScan};
+use crate::probe::tls_scan::{Auth, SUITES, Suite, TlsProtocol, TlsScan, suites};
 use crate::probe::{EndpointObservation, Observation};
 
 /// The Service annotation that names a listener's policy.
@@ -290,13 +290,19 @@ fn mismatch(
         .map(|v| v.as_str())
         .collect();
     extra.extend(got.difference(&allowed));
+    // TLS 1.3 refused altogether is `no_tls13`'s finding: not repeated here as missing.
+    let no13 = !scan.accepts(TlsProtocol::Tls13);
     let mut missing: Vec<&str> = p
         .versions
         .iter()
-        .filter(|v| !scan.accepts(**v))
+        .filter(|v| !scan.accepts(**v) && !(no13 && **v == TlsProtocol::Tls13))
         .map(|v| v.as_str())
         .collect();
-    missing.extend(allowed.difference(&got));
+    missing.extend(
+        allowed
+            .difference(&got)
+            .filter(|n| !(no13 && suites::by_name(n).is_some_and(|s| s.tls13))),
+    );
     if extra.is_empty() && missing.is_empty() {
         return None;
     }
