@@ -295,7 +295,7 @@ fn mismatch(
     let mut missing: Vec<&str> = p
         .versions
         .iter()
-        .filter(|v| !scan.accepts(**v) && !(no13 && **v == TlsProtocol::Tls13))
+        .filter(|v| **v != TlsProtocol::Tls13 && !scan.accepts(**v))
         .map(|v| v.as_str())
         .collect();
     missing.extend(
