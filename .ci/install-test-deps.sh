@@ -6,6 +6,8 @@ set -euo pipefail
 
 need_apt=()
 command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+# tests/tls_policy: `openssl s_server` as ELB security policy look-alikes.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
@@ -29,6 +31,6 @@ if [ ${#py_missing[@]} -gt 0 ]; then
   python3 -m pip install -q "${py_missing[@]}"
 fi
 
-for tool in haproxy prometheus promtool prometheus-alertmanager moto_server kubernetes-validate kubectl; do
+for tool in haproxy openssl prometheus promtool prometheus-alertmanager moto_server kubernetes-validate kubectl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "FATAL: $tool is still missing after install" >&2; exit 1; }
 done

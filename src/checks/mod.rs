@@ -9,8 +9,10 @@ pub mod chain;
 pub mod chain_memo;
 pub mod client_ip;
 pub mod dns;
+pub mod elb_policies;
 pub mod reasons;
 pub mod tls;
+pub mod tls_policy;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -44,6 +46,8 @@ pub enum CheckName {
     DnsRecord,
     /// TCP connect and TLS handshake succeed at an acceptable protocol version.
     TlsHandshake,
+    /// What the listener accepts (TLS scan) meets the floor and its named ELB security policy.
+    TlsPolicy,
     /// The served chain verifies against the trusted roots.
     ChainTrusted,
     /// The friendly name is on the leaf certificate.
@@ -66,7 +70,7 @@ pub enum CheckName {
 
 impl CheckName {
     /// Every check, in report order.
-    pub const ALL: [CheckName; 18] = [
+    pub const ALL: [CheckName; 19] = [
         CheckName::Config,
         CheckName::LbProvisioned,
         CheckName::LoadBalancer,
@@ -76,6 +80,7 @@ impl CheckName {
         CheckName::DnsAlias,
         CheckName::DnsRecord,
         CheckName::TlsHandshake,
+        CheckName::TlsPolicy,
         CheckName::ChainTrusted,
         CheckName::Hostname,
         CheckName::CertExpiry,
@@ -99,6 +104,7 @@ impl CheckName {
             CheckName::LbListener => "lb_listener",
             CheckName::LbTargetGroup => "lb_target_group",
             CheckName::TlsHandshake => "tls_handshake",
+            CheckName::TlsPolicy => "tls_policy",
             CheckName::ChainTrusted => "chain_trusted",
             CheckName::Hostname => "hostname",
             CheckName::CertExpiry => "cert_expiry",
@@ -216,6 +222,9 @@ pub struct JudgeContext {
     pub min_tls_version: tls::TlsVersion,
     /// `acm.required`: ACM that cannot be asked fails the ACM checks instead of skipping them.
     pub acm_required: bool,
+    /// `tls.min_accepted_version`, `tls.forbid_weak_ciphers`: what `tls_policy` holds every
+    /// listener to.
+    pub tls_floor: tls_policy::TlsFloor,
 }
 
 impl JudgeContext {
@@ -232,6 +241,7 @@ impl JudgeContext {
             min_days_left: Self::DEFAULT_MIN_DAYS_LEFT,
             min_tls_version: Self::DEFAULT_MIN_TLS_VERSION,
             acm_required: false,
+            tls_floor: tls_policy::TlsFloor::default(),
         }
     }
 }
@@ -248,7 +258,16 @@ pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<Chec
     }
     results.extend(dns::judge(target, obs));
     for endpoint in &obs.endpoints {
-        results.extend(tls::judge_endpoint(endpoint, ctx));
+        results.extend(
+            tls::judge_endpoint(endpoint, ctx)
+                .map(|r| tls_policy::explain_handshake(r, endpoint, obs)),
+        );
+        results.push(tls_policy::judge_endpoint(
+            target,
+            endpoint,
+            obs,
+            &ctx.tls_floor,
+        ));
         results.extend(cert::judge_endpoint(target, endpoint, obs, ctx));
         results.extend(backend::judge_endpoint(target, endpoint));
     }

@@ -17,7 +17,7 @@ pub struct CheckReasons {
 }
 
 /// The codes of every check, in [`CheckName::ALL`] order.
-pub const REASONS: [CheckReasons; 18] = [
+pub const REASONS: [CheckReasons; 19] = [
     CheckReasons {
         check: CheckName::Config,
         fail: &["invalid"],
@@ -121,6 +121,21 @@ pub const REASONS: [CheckReasons; 18] = [
             "error",
         ],
         skip: &[],
+    },
+    CheckReasons {
+        check: CheckName::TlsPolicy,
+        fail: &[
+            "accepts_old_version",
+            "accepts_weak_cipher",
+            "policy_mismatch",
+            "no_tls13",
+        ],
+        skip: &[
+            "not_scanned",
+            "handshake_failed",
+            "scan_incomplete",
+            "no_connection",
+        ],
     },
     CheckReasons {
         check: CheckName::ChainTrusted,

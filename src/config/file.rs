@@ -83,6 +83,18 @@ pub struct TlsSection {
     pub min_version: Option<String>,
     /// Extra trusted CA certificates (PEM), besides Mozilla's roots.
     pub ca_file: Option<PathBuf>,
+    /// Scan what each listener accepts (`tls_policy`); default true.
+    pub scan: Option<bool>,
+    /// How often each address is scanned again (default 1h; sooner when its leaf changes).
+    #[serde(with = "humantime_serde")]
+    pub scan_interval: Option<Duration>,
+    /// Deadline of one scan of one address (default 30s).
+    #[serde(with = "humantime_serde")]
+    pub scan_deadline: Option<Duration>,
+    /// Accepting an older version fails `tls_policy` (`"1.0"` to `"1.3"`, default `"1.2"`).
+    pub min_accepted_version: Option<String>,
+    /// Accepting a suite without forward secrecy or with CBC fails `tls_policy` (default true).
+    pub forbid_weak_ciphers: Option<bool>,
 }
 
 /// `cert:`
@@ -195,6 +207,9 @@ pub struct TargetEntry {
     pub client_ip: Option<String>,
     /// The identity `edgewatch echo` must report (anchored regex, e.g. `prod/myapp-.*`).
     pub backend_identity: Option<String>,
+    /// The ELB security policy the listener should enforce, e.g.
+    /// `ELBSecurityPolicy-TLS13-1-2-Res-2021-06` (judged by `tls_policy`).
+    pub tls_policy: Option<String>,
 }
 
 /// A string or a list of strings.

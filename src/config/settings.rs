@@ -11,10 +11,12 @@ use super::file::ConfigFile;
 use crate::checks::JudgeContext;
 use crate::checks::chain::read_anchors;
 use crate::checks::tls::TlsVersion;
+use crate::checks::tls_policy::TlsFloor;
 use crate::discovery::static_targets;
 use crate::discovery::target::{BackendSpec, StatusRanges, Target};
 use crate::probe::ProbeSettings;
 use crate::probe::dns::ResolverSettings;
+use crate::probe::tls_scan::TlsProtocol;
 
 /// The default address of `/metrics`, `/healthz`, `/readyz`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9815";
@@ -56,6 +58,83 @@ pub struct Settings {
     pub kubernetes: KubernetesSettings,
     /// Static targets (config file, then flags).
     pub targets: Vec<Target>,
+    /// What `tls_policy` holds every listener to.
+    pub tls_floor: TlsFloor,
+    /// The TLS scan behind `tls_policy`.
+    pub tls_scan: TlsScanSettings,
+}
+
+/// The TLS scan: whether, how often and how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsScanSettings {
+    /// Whether listeners are scanned at all (`tls.scan`).
+    pub enabled: bool,
+    /// `tls.scan_interval`: rescan period per address.
+    pub interval: Duration,
+    /// `tls.scan_deadline`: bound of one scan of one address.
+    pub deadline: Duration,
+}
+
+fn within(
+    d: Option<Duration>,
+    default: Duration,
+    range: std::ops::RangeInclusive<Duration>,
+    origin: &str,
+    field: &str,
+) -> Result<Duration, ConfigError> {
+    let d = d.unwrap_or(default);
+    if range.contains(&d) {
+        Ok(d)
+    } else {
+        Err(ConfigError::new(
+            origin,
+            field,
+            format!(
+                "must be between {} and {}",
+                humantime::format_duration(*range.start()),
+                humantime::format_duration(*range.end())
+            ),
+        ))
+    }
+}
+
+fn tls_scan_settings(
+    file: &ConfigFile,
+    origin: &str,
+) -> Result<(TlsFloor, TlsScanSettings), ConfigError> {
+    let t = &file.tls;
+    let min_accepted = match &t.min_accepted_version {
+        None => TlsFloor::default().min_accepted,
+        Some(v) => TlsProtocol::parse(v).ok_or_else(|| {
+            ConfigError::new(
+                origin,
+                "tls.min_accepted_version",
+                format!("`{v}` is not a TLS version (\"1.0\", \"1.1\", \"1.2\" or \"1.3\")"),
+            )
+        })?,
+    };
+    let floor = TlsFloor {
+        min_accepted,
+        forbid_weak_ciphers: t.forbid_weak_ciphers.unwrap_or(true),
+    };
+    let scan = TlsScanSettings {
+        enabled: t.scan.unwrap_or(true),
+        interval: within(
+            t.scan_interval,
+            Duration::from_secs(3600),
+            Duration::from_secs(60)..=Duration::from_secs(7 * 86400),
+            origin,
+            "tls.scan_interval",
+        )?,
+        deadline: within(
+            t.scan_deadline,
+            Duration::from_secs(30),
+            Duration::from_secs(1)..=Duration::from_secs(600),
+            origin,
+            "tls.scan_deadline",
+        )?,
+    };
+    Ok((floor, scan))
 }
 
 /// ACM lookups.
@@ -157,6 +236,7 @@ pub fn validate(
             )
         })?,
     };
+    let (tls_floor, tls_scan) = tls_scan_settings(&file, origin)?;
     let extra_anchors = match &file.tls.ca_file {
         Some(ca) if !ca.is_file() => {
             return Err(ConfigError::new(
@@ -271,6 +351,8 @@ pub fn validate(
             events: file.kubernetes.events.unwrap_or(true),
         },
         targets,
+        tls_floor,
+        tls_scan,
     })
 }
 

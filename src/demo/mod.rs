@@ -235,7 +235,7 @@ fn banner(ports: &[u16], echo: SocketAddr, dns: SocketAddr, config: &Path) -> St
 
 /// One pass over the demo targets with the report `--once` prints.
 async fn first_report(settings: &Settings) -> Result<(), DemoError> {
-    let engine = app::engine(settings, &prometheus::Registry::new())?;
+    let engine = app::engine(settings, &prometheus::Registry::new(), true)?;
     let targets = settings.targets.clone();
     let outcomes = once::probe_all(&engine, targets, settings.concurrency).await;
     let style = Style {

@@ -41,8 +41,9 @@ pub struct Target {
     /// The identity the backend should echo (`backend_identity`): an anchored regular
     /// expression, e.g. `prod/myapp-.*`; `None` skips the check.
     pub expected_identity: Option<String>,
-    /// The listener's TLS security policy as annotated
-    /// (`aws-load-balancer-ssl-negotiation-policy`); `None`: not annotated.
+    /// The ELB security policy the listener should enforce (`tls_policy`): the Service's
+    /// `aws-load-balancer-ssl-negotiation-policy` annotation or a static target's `tls_policy:`;
+    /// `None`: not named (judged against the floor rules only).
     pub tls_policy: Option<String>,
     /// What the Service declares about its AWS load balancer (`lb_*` checks); `None` for targets
     /// that did not come from a Service.

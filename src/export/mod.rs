@@ -9,6 +9,7 @@ pub mod listener;
 pub mod metrics;
 pub mod report;
 pub mod server;
+pub mod tls_facts;
 
 use crate::pipeline::outcome::Outcome;
 

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use crate::checks::{CheckName, CheckResult, Status};
+use crate::export::tls_facts;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo;
 use crate::probe::{EndpointObservation, Observation};
@@ -69,6 +70,7 @@ fn facts_json(obs: &Observation) -> Value {
             Ok(ip) => json!(ip.to_string()),
             Err(e) => json!({"error": e.to_string(), "code": e.as_str()}),
         }),
+        "tls_scans": obs.tls_scans.iter().map(|s| tls_facts::scan_json(s)).collect::<Vec<_>>(),
     })
 }
 
@@ -197,6 +199,9 @@ pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
             }
             if let Some(line) = obs.aws.as_ref().and_then(super::aws_facts::text_line) {
                 let _ = writeln!(out, "     {line}");
+            }
+            for scan in &obs.tls_scans {
+                let _ = writeln!(out, "     {}", tls_facts::scan_line(scan));
             }
         }
         for r in o.results.iter().filter(|r| r.status == Status::Fail) {

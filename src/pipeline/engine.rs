@@ -33,6 +33,7 @@ pub struct Engine {
     min_days_left: u32,
     min_tls_version: crate::checks::tls::TlsVersion,
     acm_required: bool,
+    tls_floor: crate::checks::tls_policy::TlsFloor,
 }
 
 /// The crypto provider edgewatch uses everywhere (aws-lc-rs, rustls' default).
@@ -58,6 +59,7 @@ impl Engine {
             min_days_left: settings.min_days_left,
             min_tls_version: settings.min_tls_version,
             acm_required: settings.acm.required,
+            tls_floor: settings.tls_floor,
         })
     }
 
@@ -83,6 +85,7 @@ impl Engine {
             min_days_left: self.min_days_left,
             min_tls_version: self.min_tls_version,
             acm_required: self.acm_required,
+            tls_floor: self.tls_floor,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod enrich;
 pub mod http;
 pub mod run;
 pub mod tls;
+pub mod tls_scan;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
@@ -45,6 +46,9 @@ pub struct Observation {
     /// What elbv2 and Route 53 say of the target's load balancer and record (AWS enricher;
     /// `None` when the AWS lookups are off).
     pub aws: Option<aws::AwsObservation>,
+    /// The last finished TLS scan of each address (filled by the TLS scan enricher; an address
+    /// not scanned yet has none).
+    pub tls_scans: Vec<std::sync::Arc<tls_scan::TlsScan>>,
 }
 
 impl Observation {
@@ -60,6 +64,7 @@ impl Observation {
             acm: Vec::new(),
             egress_ip: None,
             aws: None,
+            tls_scans: Vec::new(),
         }
     }
 }

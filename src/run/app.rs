@@ -16,6 +16,7 @@ use crate::export::metrics::Metrics;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::{AcmEnricher, AcmMetrics};
 use crate::probe::aws::{AwsEnricher, AwsMetrics};
+use crate::probe::tls_scan::{ScanSettings, TlsScanEnricher};
 use crate::run::daemon::internal::InternalErrors;
 use crate::run::daemon::schedule::ScheduleMetrics;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
@@ -83,9 +84,14 @@ pub fn runtime_builder() -> tokio::runtime::Builder {
 }
 
 /// The engine with every enricher the settings turn on, their metrics in `registry`: what the
-/// daemon, `--once` and the demo all run.
-pub fn engine(settings: &Settings, registry: &prometheus::Registry) -> Result<Engine, EngineError> {
-    Ok(Engine::new(settings)?
+/// daemon, `--once` (`once`: TLS scans are awaited, not run in the background) and the demo all
+/// run.
+pub fn engine(
+    settings: &Settings,
+    registry: &prometheus::Registry,
+    once: bool,
+) -> Result<Engine, EngineError> {
+    let engine = Engine::new(settings)?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             AcmMetrics::register(registry),
@@ -98,7 +104,8 @@ pub fn engine(settings: &Settings, registry: &prometheus::Registry) -> Result<En
             &settings.client_ip,
             settings.probe.source_ip,
             crate::checks::client_ip::will_be_judged,
-        )))
+        ));
+    Ok(with_tls_scan(engine, settings, once))
 }
 
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
@@ -106,7 +113,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     // One registry; each component registers its own handles in it as it is built.
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
-    let engine = Arc::new(engine(&settings, &registry)?);
+    let engine = Arc::new(engine(&settings, &registry, args.once)?);
     let notifier = match &settings.alertmanager_url {
         Some(url) => {
             let notifier = Notifier::new(url, settings.alertmanager_resend, &registry)?;
@@ -193,6 +200,25 @@ async fn run_once(
         notifier.notify_once(&outcomes).await;
     }
     Ok(once::print_report(&outcomes, args.output) as u8)
+}
+
+/// Adds the TLS scan behind `tls_policy` (unless `tls.scan: false`). `--once` waits for its
+/// scans; the daemon runs them in the background and judges the last finished one.
+fn with_tls_scan(engine: Engine, settings: &Settings, once: bool) -> Engine {
+    if !settings.tls_scan.enabled {
+        return engine;
+    }
+    let scan = ScanSettings {
+        connect_timeout: settings.probe.connect_timeout,
+        tls_timeout: settings.probe.tls_timeout,
+        deadline: settings.tls_scan.deadline,
+        source_ip: settings.probe.source_ip,
+    };
+    engine.with_enricher(Arc::new(TlsScanEnricher::new(
+        scan,
+        settings.tls_scan.interval,
+        once,
+    )))
 }
 
 /// Kubernetes discovery settings with the command line applied; `None` when discovery is off.

@@ -13,7 +13,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "invalid-unknown-field.yaml",
         "targets[0].portt",
-        "unknown field `portt`, expected one of `name`, `host`, `port`, `lb_hostname`, `path`, `expect_status`, `interval`, `expected_cert`, `client_ip`, `backend_identity` at line 3 column 5",
+        "unknown field `portt`, expected one of `name`, `host`, `port`, `lb_hostname`, `path`, `expect_status`, `interval`, `expected_cert`, `client_ip`, `backend_identity`, `tls_policy` at line 3 column 5",
     ),
     (
         "invalid-duration.yaml",
@@ -24,6 +24,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "invalid-zero-interval.yaml",
         "interval",
         "must be greater than zero",
+    ),
+    (
+        "invalid-min-accepted-version.yaml",
+        "tls.min_accepted_version",
+        "`1.4` is not a TLS version (\"1.0\", \"1.1\", \"1.2\" or \"1.3\")",
+    ),
+    (
+        "invalid-scan-interval.yaml",
+        "tls.scan_interval",
+        "must be between 1m and 7days",
+    ),
+    (
+        "invalid-tls-policy.yaml",
+        "targets[0].tls_policy",
+        "`TLS 1.2 please` is not an ELB security policy name (e.g. ELBSecurityPolicy-TLS13-1-2-Res-2021-06)",
     ),
     (
         "invalid-tls-version.yaml",

@@ -63,6 +63,7 @@ fn outcome(addresses: &[&str], failing_backend: bool) -> Outcome {
             acm: vec![],
             egress_ip: None,
             aws: None,
+            tls_scans: vec![],
         }),
         results,
     }

@@ -54,12 +54,18 @@ pub fn binary() -> PathBuf {
     })
 }
 
+/// What the listener accepts: like an NLB under `ELBSecurityPolicy-TLS13-1-2-Res-2021-06`
+/// (TLS 1.2+, AEAD and forward-secret suites only), so `tls_policy` passes by default.
+const RES_POLICY: &str = " ssl-min-ver TLSv1.2 \
+    ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384 \
+    ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 /// The configuration text, with the certificate at `cert_path`.
 pub fn config_text(c: &HaproxyConfig, cert_path: &str) -> String {
     let binds: String = c
         .lb_ips
         .iter()
-        .map(|ip| format!("  bind {ip}:{} ssl crt {cert_path}\n", c.port))
+        .map(|ip| format!("  bind {ip}:{} ssl crt {cert_path}{RES_POLICY}\n", c.port))
         .collect();
     let proxy = if c.proxy_v2 { " send-proxy-v2" } else { "" };
     format!(

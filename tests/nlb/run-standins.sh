@@ -101,8 +101,8 @@ defaults
   timeout server 10s
   retries 1
 frontend nlb
-  bind 127.0.0.10:$LB_PORT ssl crt $work/$served.bundle
-  bind 127.0.0.11:$LB_PORT ssl crt $work/$served.bundle
+  bind 127.0.0.10:$LB_PORT ssl crt $work/$served.bundle ssl-min-ver TLSv1.2 ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384
+  bind 127.0.0.11:$LB_PORT ssl crt $work/$served.bundle ssl-min-ver TLSv1.2 ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384
   default_backend targets
 backend targets
   http-reuse never

@@ -11,7 +11,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 
 use super::static_targets::{
-    check_acm_arn, check_hostname, check_path, parse_client_ip, parse_sha256,
+    check_acm_arn, check_hostname, check_path, check_tls_policy, parse_client_ip, parse_sha256,
 };
 use crate::discovery::target::{
     BackendSpec, ExpectedCert, StatusRanges, Target, TargetSource, normalise_hostname,
@@ -27,6 +27,8 @@ pub const EXTERNAL_DNS_HOSTNAME: &str = "external-dns.alpha.kubernetes.io/hostna
 pub const SSL_CERT: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
 /// The controller's TLS ports (numbers or names, comma-separated).
 pub const SSL_PORTS: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports";
+/// The controller's ELB security policy for the TLS listener (default `ELBSecurityPolicy-2016-08`).
+pub const SSL_POLICY: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy";
 /// Ports to probe (numbers or names); wins over `aws-load-balancer-ssl-ports`.
 pub const PORTS: &str = "edgewatch.io/ports";
 /// Backend request path.
@@ -143,11 +145,8 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
         )
     });
     let mut template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
+    // `tls_policy` (the ssl-negotiation-policy annotation, checked) is read by `template`.
     template.lb_intent = intent;
-    template.tls_policy = r
-        .annotation(lb_intent::SSL_NEGOTIATION_POLICY)
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty());
 
     let mut targets = Vec::new();
     for host in &hosts {
@@ -218,6 +217,12 @@ fn template(
         match parse_client_ip(mode) {
             Ok(c) => t.client_ip = c,
             Err(m) => r.problem(CLIENT_IP, m),
+        }
+    }
+    if let Some(policy) = r.annotation(SSL_POLICY).filter(|p| !p.trim().is_empty()) {
+        match check_tls_policy(policy) {
+            Ok(p) => t.tls_policy = Some(p),
+            Err(m) => r.problem(SSL_POLICY, m),
         }
     }
     t.config_problems = std::mem::take(&mut r.problems);

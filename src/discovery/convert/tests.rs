@@ -383,3 +383,27 @@ mod lb_intent {
         assert_eq!(intent.preserve_client_ip, None);
     }
 }
+
+#[test]
+fn ssl_negotiation_policy_annotation_names_the_listener_policy() {
+    let svc = with(
+        reference(),
+        SSL_POLICY,
+        Some(" ELBSecurityPolicy-TLS13-1-2-Res-2021-06 "),
+    );
+    let t = &targets(&svc)[0];
+    assert_eq!(
+        t.tls_policy.as_deref(),
+        Some("ELBSecurityPolicy-TLS13-1-2-Res-2021-06")
+    );
+    assert!(t.config_problems.is_empty());
+    assert_eq!(targets(&reference())[0].tls_policy, None);
+    let bad = with(reference(), SSL_POLICY, Some("TLS 1.2 please"));
+    let t = &targets(&bad)[0];
+    assert_eq!(t.tls_policy, None);
+    assert!(
+        t.config_problems[0].contains(SSL_POLICY),
+        "{:?}",
+        t.config_problems
+    );
+}

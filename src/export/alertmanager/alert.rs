@@ -36,7 +36,8 @@ pub fn severity(check: CheckName) -> &'static str {
         | CheckName::LoadBalancer
         | CheckName::LbListener
         | CheckName::LbTargetGroup
-        | CheckName::DnsRecord => "warning",
+        | CheckName::DnsRecord
+        | CheckName::TlsPolicy => "warning",
         _ => "critical",
     }
 }
@@ -56,6 +57,7 @@ pub fn runbook_anchor(check: CheckName) -> &'static str {
         CheckName::LbListener => "edgewatchlistenerdrift",
         CheckName::LbTargetGroup => "edgewatchtargetgroupdrift",
         CheckName::DnsRecord => "edgewatchdnsrecorddrift",
+        CheckName::TlsPolicy => "edgewatchlisteneracceptslegacytls",
         _ => "edgewatchendpointfailing",
     }
 }

@@ -164,6 +164,7 @@ impl Metrics {
             for &(phase, secs) in &now.phases {
                 self.duration.with_label_values(&[phase]).observe(secs);
             }
+            tls_series(obs, &mut now);
             now.acm.reserve_exact(obs.acm.len());
             for a in &obs.acm {
                 if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
@@ -198,6 +199,26 @@ pub fn target_ids(t: &Target) -> [String; 3] {
         t.source.namespace().to_string(),
         t.source.service().to_string(),
     ]
+}
+
+/// The TLS series of a probe: what each address's last scan saw accepted, and what the probe's
+/// own handshake negotiated.
+fn tls_series(obs: &crate::probe::Observation, now: &mut per_target::Series) {
+    let accepted = obs.tls_scans.iter().map(|s| s.accepted.len()).sum();
+    now.tls_accepted.reserve_exact(accepted);
+    for scan in &obs.tls_scans {
+        let address = per_target::Address(Some(scan.address.ip()));
+        for a in &scan.accepted {
+            now.tls_accepted
+                .push((address, a.version.as_str(), a.suite.name));
+        }
+    }
+    for e in &obs.endpoints {
+        if let Some((Some(v), Some(c))) = e.tls.as_ref().map(|t| (&t.version, &t.cipher)) {
+            let address = per_target::Address(Some(e.address.ip()));
+            now.tls_version.push((address, v.clone(), c.clone()));
+        }
+    }
 }
 
 /// (phase, seconds) of a probe: DNS, and the slowest address for connect, TLS and HTTP.

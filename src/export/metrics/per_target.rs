@@ -35,6 +35,10 @@ pub struct Series {
     pub certs: Vec<(Address, f64)>,
     /// `edgewatch_acm_cert_not_after_timestamp_seconds`: (ARN, Unix seconds).
     pub acm: Vec<(String, f64)>,
+    /// `edgewatch_tls_accepted_info`: (address, version, cipher) the last TLS scan saw accepted.
+    pub tls_accepted: Vec<(Address, &'static str, &'static str)>,
+    /// `edgewatch_tls_version_info`: (address, version, cipher) the probe's handshake negotiated.
+    pub tls_version: Vec<(Address, String, String)>,
 }
 
 impl Series {
@@ -81,7 +85,7 @@ type Family = (
 );
 
 /// The families, in name order.
-const FAMILIES: [Family; 7] = [
+const FAMILIES: [Family; 9] = [
     (
         "edgewatch_acm_cert_not_after_timestamp_seconds",
         "notAfter of the expected ACM certificate, as ACM reports it.",
@@ -159,6 +163,35 @@ const FAMILIES: [Family; 7] = [
         |_| true,
         |s, name, out| {
             let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.success);
+        },
+    ),
+    (
+        "edgewatch_tls_accepted_info",
+        "1 for each TLS version and cipher suite (AWS policy names) the last scan of the address saw accepted.",
+        |s| !s.tls_accepted.is_empty(),
+        |s, name, out| {
+            for (a, v, c) in &s.tls_accepted {
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
+                    s.ns, s.svc_target
+                );
+            }
+        },
+    ),
+    (
+        "edgewatch_tls_version_info",
+        "1 for the TLS version and cipher suite the probe's handshake negotiated at the address.",
+        |s| !s.tls_version.is_empty(),
+        |s, name, out| {
+            for (a, v, c) in &s.tls_version {
+                let (v, c) = (escape(v), escape(c));
+                let _ = writeln!(
+                    out,
+                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
+                    s.ns, s.svc_target
+                );
+            }
         },
     ),
 ];
@@ -272,6 +305,21 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("edgewatch_check_success"), "{out}");
+    }
+
+    #[test]
+    fn tls_info_series_carry_address_version_and_cipher() {
+        let store = PerTarget::default();
+        let mut s = Series::new(&["t".into(), "ns".into(), "svc".into()]);
+        let a = Address(Some([192, 0, 2, 10].into()));
+        s.tls_accepted.push((a, "TLSv1.0", "AES128-SHA"));
+        s.tls_version
+            .push((a, "TLSv1.3".into(), "TLS13_AES_128_GCM_SHA256".into()));
+        store.replace("t", s);
+        let mut out = String::new();
+        store.render(&mut out);
+        assert!(out.contains(r#"edgewatch_tls_accepted_info{address="192.0.2.10",cipher="AES128-SHA",namespace="ns",service="svc",target="t",version="TLSv1.0"} 1"#), "{out}");
+        assert!(out.contains(r#"edgewatch_tls_version_info{address="192.0.2.10",cipher="TLS13_AES_128_GCM_SHA256",namespace="ns",service="svc",target="t",version="TLSv1.3"} 1"#), "{out}");
     }
 
     #[test]
