@@ -4,9 +4,11 @@
 
 pub mod alertmanager;
 pub mod events;
+pub mod latest;
 pub mod metrics;
 pub mod report;
 pub mod server;
+pub mod status_page;
 
 use crate::pipeline::outcome::Outcome;
 

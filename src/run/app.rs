@@ -11,7 +11,9 @@ use crate::discovery::{SourceId, kube};
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
+use crate::export::latest::LatestOutcomes;
 use crate::export::metrics::Metrics;
+use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::AcmEnricher;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
@@ -91,7 +93,9 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     if args.once {
         return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
     }
-    let mut sinks: Vec<Arc<dyn OutcomeSink>> = Vec::new();
+    let latest = Arc::new(LatestOutcomes::new());
+    let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
+    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![latest];
     if let Some(notifier) = &notifier {
         notifier.spawn_resender();
         sinks.push(notifier.clone());
@@ -118,6 +122,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         engine,
         metrics,
         sinks,
+        status,
         sources,
     })
     .await?;

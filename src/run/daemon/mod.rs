@@ -21,6 +21,7 @@ use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
 use crate::export::OutcomeSink;
 use crate::export::metrics::Metrics;
 use crate::export::server;
+use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::Engine;
 pub use observers::Observers;
 use schedule::LoopShared;
@@ -58,8 +59,10 @@ pub struct DaemonParts {
     pub engine: Arc<Engine>,
     /// Metrics, registered once.
     pub metrics: Arc<Metrics>,
-    /// Extra outcome sinks (Alertmanager, Kubernetes Events).
+    /// Extra outcome sinks (Alertmanager, Kubernetes Events, the status page's store).
     pub sinks: Vec<Arc<dyn OutcomeSink>>,
+    /// The status page served at `/` (reads the store among `sinks`).
+    pub status: Arc<StatusPage>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
 }
@@ -73,6 +76,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         engine,
         metrics,
         sinks,
+        status,
         sources,
     } = parts;
     let listener = server::bind(settings.listen)
@@ -81,7 +85,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
             addr: settings.listen,
             source,
         })?;
-    tracing::info!(listen = %settings.listen, "serving /metrics, /healthz, /readyz");
+    tracing::info!(listen = %settings.listen, "serving / (status page), /status.json, /metrics, /healthz, /readyz");
     let shutdown = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<TargetUpdate>(64);
@@ -102,6 +106,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         listener,
         metrics.clone(),
         ready,
+        status,
         shutdown.clone(),
     ));
 
