@@ -265,16 +265,21 @@ fn passing_table(out: &mut String, passing: &[&Latest], now: SystemTime) {
         out.push_str("<p>None.</p>\n");
         return;
     }
-    out.push_str("<table class=\"passing\"><tr><th>target</th><th>host</th><th>source</th><th>addresses</th><th>days left</th><th>last probe</th></tr>\n");
+    out.push_str("<table class=\"passing\"><tr><th>target</th><th>host</th><th>source</th><th>addresses</th><th>certificate subject</th><th>days left</th><th>last probe</th></tr>\n");
     for l in passing.iter().take(MAX_LISTED) {
         let t = &l.outcome.target;
         let obs = l.outcome.observation.as_ref();
         let addresses = obs.map_or(0, |o| o.endpoints.len());
-        let fewest_days = obs
+        let leaves: Vec<certinfo::CertFacts> = obs
             .into_iter()
             .flat_map(|o| &o.endpoints)
             .filter_map(|e| e.tls.as_ref()?.chain.first())
             .filter_map(|der| certinfo::parse(der).ok())
+            .collect();
+        let subjects: BTreeSet<&str> = leaves.iter().map(|f| f.subject.as_str()).collect();
+        let subjects: Vec<String> = subjects.into_iter().map(escape).collect();
+        let fewest_days = leaves
+            .iter()
             .map(|f| f.not_after)
             .min()
             .map(|na| days_left(na, now))
@@ -282,10 +287,11 @@ fn passing_table(out: &mut String, passing: &[&Latest], now: SystemTime) {
         let _ = writeln!(
             out,
             "<tr data-target=\"{name}\"><td class=\"ok\">{name}</td><td><code>{}:{}</code></td><td>{}</td>\
-             <td>{addresses}</td><td>{fewest_days}</td><td>{} ago</td></tr>",
+             <td>{addresses}</td><td class=\"subject\">{}</td><td>{fewest_days}</td><td>{} ago</td></tr>",
             escape(&t.hostname),
             t.port,
             origin(l),
+            subjects.join("<br>"),
             ago_element(now, l.probed_at),
             name = escape(&t.name),
         );
