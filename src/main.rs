@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use edgewatch::cli::{Cli, Command, LogFormat};
+use edgewatch::cli::{Cli, Command, LogFormat, docs};
 use edgewatch::run::app;
 
 fn main() -> ExitCode {
@@ -17,6 +17,22 @@ fn main() -> ExitCode {
         return block_on("edgewatch echo", async {
             edgewatch::echo::run(args).await.map(|()| 0)
         });
+    }
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            docs::completions(shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            return match docs::man(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("edgewatch man: {err}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => {}
     }
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
