@@ -11,6 +11,7 @@ pub mod config;
 pub mod discovery;
 pub mod echo;
 pub mod export;
+pub mod http_client;
 pub mod pipeline;
 pub mod probe;
 pub mod run;
