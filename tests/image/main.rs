@@ -173,9 +173,9 @@ fn deploy_and_readme_name_the_same_image_and_tag() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let named: Vec<&str> = readme
         .split(|c: char| c.is_whitespace() || c == '`')
-        .filter(|w| w.starts_with(IMAGE))
+        .filter(|w| w.starts_with(&format!("{IMAGE}:")))
         .collect();
-    assert!(!named.is_empty(), "the README names {IMAGE}");
+    assert!(!named.is_empty(), "the README names {IMAGE}:{tag}");
     for w in named {
         assert_eq!(w, format!("{IMAGE}:{tag}"), "README names another tag");
     }
