@@ -61,7 +61,16 @@ fn static_binary() -> PathBuf {
     let target_dir = root().join("target/static");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = Instant::now();
-    let out = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    // `cargo test` gives this process CARGO_PKG_*, CARGO_MANIFEST_DIR and friends; build scripts
+    // (aws-lc-sys) rerun when those change, so a build inheriting them would redo every
+    // dependency after the README's command had been run from a shell, and the reverse.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CARGO_") && name != "CARGO_HOME" {
+            build.env_remove(name);
+        }
+    }
+    let out = build
         .args([
             "build",
             "--locked",
