@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, idempotently: Debian packages (haproxy, Prometheus,
-# promtool, Alertmanager, blackbox_exporter) and Python packages (moto's ACM server, PyYAML,
+# promtool, Alertmanager, blackbox_exporter; chromium for tests/status_page, buildah for
+# tests/image) and Python packages (moto's ACM server, PyYAML,
 # the Kubernetes manifest validator). Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -12,6 +13,10 @@ command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus-blackbox-exporter)
+# tests/status_page: headless Chromium loads the daemon's status page and screenshots it.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# tests/image: buildah builds and runs the container image without a daemon.
+command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   sudo_cmd=""
@@ -31,6 +36,6 @@ if [ ${#py_missing[@]} -gt 0 ]; then
   python3 -m pip install -q "${py_missing[@]}"
 fi
 
-for tool in haproxy openssl prometheus promtool prometheus-alertmanager moto_server kubernetes-validate kubectl; do
+for tool in haproxy openssl prometheus promtool prometheus-alertmanager chromium buildah moto_server kubernetes-validate kubectl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "FATAL: $tool is still missing after install" >&2; exit 1; }
 done

@@ -1,4 +1,7 @@
-//! Command-line interface (clap). Parsing only; `main` dispatches.
+//! Command-line interface (clap). Parsing only; `main` dispatches. `docs` generates the shell
+//! completions and the man page from this same definition.
+
+pub mod docs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +30,15 @@ pub enum Command {
     /// Run the echo backend: answers every request with the client IP it saw (PROXY protocol
     /// v1/v2 aware), for the `client_ip` check.
     Echo(crate::echo::EchoArgs),
+    /// Print a shell completion script to stdout (e.g. `edgewatch completions bash >
+    /// /etc/bash_completion.d/edgewatch`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `edgewatch man > edgewatch.1`.
+    Man,
     /// See edgewatch work in one command, with no cloud: a throwaway CA, loopback TLS endpoints
     /// (one healthy, four broken in common ways) and the real daemon probing them.
     Demo(DemoArgs),

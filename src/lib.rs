@@ -14,6 +14,7 @@ pub mod demo;
 pub mod discovery;
 pub mod echo;
 pub mod export;
+pub mod http_client;
 pub mod pipeline;
 pub mod probe;
 pub mod registry;

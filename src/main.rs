@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use edgewatch::cli::{Cli, Command, LogFormat};
+use edgewatch::cli::{Cli, Command, LogFormat, docs};
 use edgewatch::run::app;
 
 fn main() -> ExitCode {
@@ -37,6 +37,22 @@ fn main() -> ExitCode {
     if check_only && cli.probe.config.is_none() && cli.probe.targets.is_empty() {
         eprintln!("{NOTHING_TO_CHECK}");
         return ExitCode::from(2);
+    }
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            docs::completions(shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            return match docs::man(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("edgewatch man: {err}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => {}
     }
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,

@@ -5,10 +5,12 @@
 pub mod alertmanager;
 pub mod aws_facts;
 pub mod events;
+pub mod latest;
 pub mod listener;
 pub mod metrics;
 pub mod report;
 pub mod server;
+pub mod status_page;
 pub mod tls_facts;
 
 use crate::pipeline::outcome::Outcome;

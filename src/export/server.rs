@@ -1,34 +1,59 @@
 //! The daemon's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process is
-//! alive), `/readyz` (every discovery source has listed once). Served within the bounds of
-//! [`listener::Limits`] (connections, header time, connection age).
+//! alive), `/readyz` (every discovery source has listed once), and the status page: `/` (HTML)
+//! and `/status.json` (the `--once` JSON document of the latest outcomes). Served within the
+//! bounds of [`listener::Limits`] (connections, header time, connection age).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse, Json};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
 use crate::export::listener::{self, Limits};
 use crate::export::metrics::Metrics;
+use crate::export::status_page::{Filter, StatusPage};
 
 #[derive(Clone)]
 struct AppState {
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    status: Arc<StatusPage>,
 }
 
 /// The router, for tests and for [`serve`].
-pub fn router(metrics: Arc<Metrics>, ready: Arc<AtomicBool>) -> Router {
+pub fn router(metrics: Arc<Metrics>, ready: Arc<AtomicBool>, status: Arc<StatusPage>) -> Router {
     Router::new()
+        .route("/", get(status_page))
+        .route("/status.json", get(status_json))
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .with_state(AppState { metrics, ready })
+        .with_state(AppState {
+            metrics,
+            ready,
+            status,
+        })
+}
+
+/// `?namespace=…&check=…`; anything else in the query is ignored.
+#[derive(serde::Deserialize)]
+struct StatusQuery {
+    namespace: Option<String>,
+    check: Option<String>,
+}
+
+async fn status_page(State(state): State<AppState>, Query(q): Query<StatusQuery>) -> Html<String> {
+    let filter = Filter::from_params(q.namespace.as_deref(), q.check.as_deref());
+    Html(state.status.html(&filter, std::time::SystemTime::now()))
+}
+
+async fn status_json(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.status.json())
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
@@ -63,8 +88,9 @@ pub async fn serve(
     tcp: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    status: Arc<StatusPage>,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    listener::serve(tcp, router(metrics, ready), limits, shutdown).await;
+    listener::serve(tcp, router(metrics, ready, status), limits, shutdown).await;
 }

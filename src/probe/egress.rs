@@ -89,7 +89,7 @@ impl EgressEnricher {
     /// Builds the enricher; `source_ip` (the probes' `source_ip:`) is also the reflector
     /// request's source, so the reflector sees what the probes' backends see.
     pub fn from_settings(settings: &ClientIpSettings, source_ip: Option<IpAddr>) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::http_client::builder()
             .timeout(REFLECTOR_TIMEOUT)
             .local_address(source_ip)
             .user_agent(concat!("edgewatch/", env!("CARGO_PKG_VERSION")))

@@ -12,7 +12,9 @@ use crate::discovery::{SourceId, kube};
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
+use crate::export::latest::LatestOutcomes;
 use crate::export::metrics::Metrics;
+use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::{AcmEnricher, AcmMetrics};
 use crate::probe::aws::{AwsEnricher, AwsMetrics};
@@ -133,9 +135,11 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     if args.once {
         return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
     }
+    let latest = Arc::new(LatestOutcomes::new());
+    let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
     let discovery_metrics = DiscoveryMetrics::register(&registry);
     let schedule_metrics = ScheduleMetrics::register(&registry);
-    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone()];
+    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone(), latest];
     if let Some(notifier) = &notifier {
         notifier.spawn_resender();
         sinks.push(notifier.clone());
@@ -165,6 +169,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         schedule_metrics,
         internal_errors: InternalErrors::register(&registry),
         sinks,
+        status,
         sources,
     })
     .await?;

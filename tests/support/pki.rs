@@ -174,6 +174,27 @@ impl Pki {
         issue(names, NORMAL, &self.intermediate, true)
     }
 
+    /// A good leaf for `names` whose subject common name is `common_name`, whatever it says
+    /// (e.g. markup, to prove a page shows it as text).
+    pub fn good_with_common_name(&self, common_name: &str, names: &[&str]) -> Leaf {
+        let key = KeyPair::generate().expect("leaf key");
+        let mut params = leaf_params(names, NORMAL);
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        let cert = params
+            .signed_by(&key, &self.intermediate.issuer)
+            .expect("sign leaf");
+        Leaf {
+            chain: vec![cert.der().clone(), self.intermediate.der.clone()],
+            key_der: key.serialize_der(),
+            key_pem: key.serialize_pem(),
+            cert_pem: cert.pem(),
+            chain_pem: self.intermediate.pem.clone(),
+        }
+    }
+
     /// A leaf for `name` that expired yesterday.
     pub fn expired(&self, name: &str) -> Leaf {
         let v = Validity {

@@ -88,7 +88,7 @@ impl Notifier {
         let path = format!("{}/api/v2/alerts", base.path().trim_end_matches('/'));
         let mut endpoint = base.clone();
         endpoint.set_path(&path);
-        let client = reqwest::Client::builder()
+        let client = crate::http_client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(AlertmanagerError::Client)?;

@@ -23,6 +23,7 @@ use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
 use crate::export::OutcomeSink;
 use crate::export::metrics::Metrics;
 use crate::export::server;
+use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::Engine;
 use internal::InternalErrors;
 pub use observers::Observers;
@@ -67,8 +68,10 @@ pub struct DaemonParts {
     pub schedule_metrics: ScheduleMetrics,
     /// edgewatch's own failures.
     pub internal_errors: InternalErrors,
-    /// Outcome sinks, in order (metrics, Alertmanager, Kubernetes Events).
+    /// Outcome sinks, in order (metrics, the status page's store, Alertmanager, Kubernetes Events).
     pub sinks: Vec<Arc<dyn OutcomeSink>>,
+    /// The status page served at `/` (reads the store among `sinks`).
+    pub status: Arc<StatusPage>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
 }
@@ -85,6 +88,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         schedule_metrics,
         internal_errors,
         sinks,
+        status,
         sources,
     } = parts;
     let listener = server::bind(settings.listen)
@@ -97,7 +101,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
     let nofile = crate::run::fdlimit::soft_limit();
     let limits = crate::export::listener::Limits::for_descriptors(nofile);
     tracing::info!(listen = %settings.listen, max_connections = limits.max_connections, nofile,
-        "serving /metrics, /healthz, /readyz");
+        "serving / (status page), /status.json, /metrics, /healthz, /readyz");
     let shutdown = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<TargetUpdate>(64);
@@ -119,6 +123,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         listener,
         metrics.clone(),
         ready,
+        status,
         limits,
         shutdown.clone(),
     ));

@@ -1,0 +1,120 @@
+//! The daemon's latest outcome per target, kept for the status page and `/status.json`.
+//!
+//! An [`OutcomeSink`] like the others: it reads outcomes only, and a page view reads this store,
+//! never the prober, so looking at the page costs no probe. Besides the outcome it remembers
+//! since when the target, and each failing check at each address, has been failing: an outcome
+//! alone says what fails, not for how long.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use crate::checks::{CheckName, Status};
+use crate::export::OutcomeSink;
+use crate::pipeline::outcome::Outcome;
+
+/// One failing verdict's key: the check and the address it is about (`None`: the target).
+pub type FailureKey = (CheckName, Option<IpAddr>);
+
+/// What the store knows about one target.
+#[derive(Debug, Clone)]
+pub struct Latest {
+    /// The most recent outcome.
+    pub outcome: Arc<Outcome>,
+    /// When that outcome's probe started (or, for a target that could not be probed, when the
+    /// outcome arrived).
+    pub probed_at: SystemTime,
+    /// Since when the target has failed without a passing probe in between; `None` when passing.
+    pub failing_since: Option<SystemTime>,
+    /// Since when each currently failing check (per address) has failed.
+    pub check_failing_since: HashMap<FailureKey, SystemTime>,
+}
+
+impl Latest {
+    /// Since when `key` has been failing, if it is.
+    pub fn check_since(&self, check: CheckName, address: Option<IpAddr>) -> Option<SystemTime> {
+        self.check_failing_since.get(&(check, address)).copied()
+    }
+}
+
+/// The latest outcome of every target the daemon probes.
+#[derive(Debug, Default)]
+pub struct LatestOutcomes {
+    by_name: RwLock<HashMap<String, Latest>>,
+}
+
+impl LatestOutcomes {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `outcome`, probed at `at`: the clock is a parameter so the failure bookkeeping
+    /// is tested at any time.
+    pub fn record(&self, outcome: &Outcome, at: SystemTime) {
+        let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
+        let before = map.get(&outcome.target.name);
+        let failing_since = match (outcome.ok(), before.and_then(|b| b.failing_since)) {
+            (true, _) => None,
+            (false, Some(since)) => Some(since),
+            (false, None) => Some(at),
+        };
+        let check_failing_since = outcome
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| {
+                let key = (r.check, r.address);
+                let since = before
+                    .and_then(|b| b.check_failing_since.get(&key).copied())
+                    .unwrap_or(at);
+                (key, since)
+            })
+            .collect();
+        map.insert(
+            outcome.target.name.clone(),
+            Latest {
+                outcome: Arc::new(outcome.clone()),
+                probed_at: at,
+                failing_since,
+                check_failing_since,
+            },
+        );
+    }
+
+    /// Drops the target named `name` (it left the target set).
+    pub fn remove(&self, name: &str) {
+        self.by_name
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    /// Every target's latest state, sorted by name. Cheap: outcomes are shared, not copied.
+    pub fn snapshot(&self) -> Vec<Latest> {
+        let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<Latest> = map.values().cloned().collect();
+        drop(map);
+        all.sort_by(|a, b| a.outcome.target.name.cmp(&b.outcome.target.name));
+        all
+    }
+}
+
+#[async_trait::async_trait]
+impl OutcomeSink for LatestOutcomes {
+    async fn observe(&self, outcome: &Outcome) {
+        let at = outcome
+            .observation
+            .as_ref()
+            .map_or_else(SystemTime::now, |o| o.started_at);
+        self.record(outcome, at);
+    }
+
+    async fn forget(&self, name: &str) {
+        self.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests;
