@@ -1,13 +1,16 @@
-//! Configuration: read (I/O) → parse (`&str`) → validate, each its own step. Every error names
-//! the file, the field and what is wrong; `main` turns it into exit code 2.
+//! Configuration: read (I/O: the file, nothing else) → parse (`&str`) → validate (plain values:
+//! ranges, URLs), each its own step. The result is the file's sections with their values checked;
+//! the components build their own settings from them (`run::settings` assembles the whole), so
+//! this module imports no component. Every error names the file, the field and what is wrong;
+//! `main` turns it into exit code 2.
 
 pub mod file;
-pub mod settings;
+pub mod validate;
 
 use std::path::Path;
 
 pub use file::ConfigFile;
-pub use settings::Settings;
+pub use validate::validate;
 
 /// Why a config could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,8 +62,9 @@ pub fn parse(text: &str, origin: &str) -> Result<ConfigFile, ConfigError> {
     })
 }
 
-/// Reads, parses and validates the file at `path`, with `--target` flags added.
-pub fn load(path: Option<&Path>, flag_targets: &[String]) -> Result<Settings, ConfigError> {
+/// Reads, parses and validates the file at `path`; `None`: no file, every default.
+/// Returns the file and the name errors give it.
+pub fn load(path: Option<&Path>) -> Result<(ConfigFile, String), ConfigError> {
     let (file, origin) = match path {
         Some(p) => {
             let origin = p.display().to_string();
@@ -68,5 +72,6 @@ pub fn load(path: Option<&Path>, flag_targets: &[String]) -> Result<Settings, Co
         }
         None => (ConfigFile::default(), "(no config file)".to_string()),
     };
-    settings::validate(file, &origin, flag_targets)
+    validate(&file, &origin)?;
+    Ok((file, origin))
 }

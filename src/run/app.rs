@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::cli::ProbeArgs;
-use crate::config::settings::KubernetesSettings;
-use crate::config::{self, ConfigError, Settings};
-use crate::discovery::{SourceId, kube};
+use crate::config::ConfigError;
+use crate::discovery::SourceId;
+use crate::discovery::kube::{self, KubernetesSettings};
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
@@ -16,6 +16,7 @@ use crate::pipeline::engine::{Engine, EngineError};
 use crate::probe::acm::AcmEnricher;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
+use crate::run::settings::{self, Settings};
 
 /// Why edgewatch could not run.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +40,7 @@ pub enum AppError {
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
 pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
-    let mut settings = config::load(args.config.as_deref(), &args.targets)?;
+    let mut settings = settings::load(args.config.as_deref(), &args.targets)?;
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
@@ -62,7 +63,7 @@ pub fn runtime_builder() -> tokio::runtime::Builder {
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
 pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     let metrics = Arc::new(Metrics::new());
-    let engine = Engine::new(&settings)?
+    let engine = Engine::new(settings.engine())?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             metrics.clone(),

@@ -4,3 +4,4 @@
 pub mod app;
 pub mod daemon;
 pub mod once;
+pub mod settings;

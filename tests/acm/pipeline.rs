@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use edgewatch::checks::{CheckName, CheckResult, Status};
-use edgewatch::config;
 use edgewatch::discovery::target::{ExpectedCert, Target, TargetSource};
 use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::engine::Engine;
@@ -23,9 +22,9 @@ async fn probe(served: &pki::TestCert, arns: &[&str], options: AcmLookupOptions)
         .iter()
         .map(|a| ExpectedCert::AcmArn(a.to_string()))
         .collect();
-    let settings = config::load(None, &[]).expect("default settings");
+    let settings = edgewatch::run::settings::load(None, &[]).expect("default settings");
     let (acm, _) = lookup(options);
-    let engine = Engine::new(&settings)
+    let engine = Engine::new(settings.engine())
         .expect("engine")
         .with_enricher(Arc::new(AcmEnricher::new(acm)));
     engine.run(Arc::new(target)).await
@@ -143,7 +142,7 @@ async fn a_requested_certificate_pending_validation_fails_acm_status() {
 
 #[tokio::test]
 async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
-    let settings = config::load(None, &[]).expect("default settings");
+    let settings = edgewatch::run::settings::load(None, &[]).expect("default settings");
     assert!(!settings.acm.enabled, "ACM is off by default");
     let enricher = AcmEnricher::from_settings(&settings.acm, Arc::new(Metrics::new()));
     assert!(enricher.lookup().is_none());
@@ -152,7 +151,7 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let addr = server.addr();
     let mut target = Target::new(addr.ip().to_string(), addr.port(), TargetSource::Flag);
     target.expected_certs = vec![ExpectedCert::AcmArn(unknown_arn("us-east-2"))];
-    let engine = Engine::new(&settings)
+    let engine = Engine::new(settings.engine())
         .expect("engine")
         .with_enricher(Arc::new(enricher));
     let outcome = engine.run(Arc::new(target)).await;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use edgewatch::config;
+use edgewatch::run::settings as config;
 
 const DIR: &str = "tests/fixtures/config";
 
@@ -174,8 +174,8 @@ fn shipped_example_config_is_valid_and_documents_every_section() {
 
 #[test]
 fn defaults_apply_when_the_file_is_empty() {
-    let s = config::settings::validate(
-        config::parse("", "x").unwrap(),
+    let s = config::validate(
+        edgewatch::config::parse("", "x").unwrap(),
         "x",
         &["a.example.com".into()],
     )

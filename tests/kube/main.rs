@@ -13,7 +13,7 @@ mod watch;
 use std::sync::Arc;
 use std::time::Duration;
 
-use edgewatch::config::settings::KubernetesSettings;
+use edgewatch::discovery::kube::KubernetesSettings;
 use edgewatch::discovery::target::{BackendSpec, Target};
 use edgewatch::discovery::{SourceId, TargetUpdate};
 use edgewatch::export::metrics::Metrics;

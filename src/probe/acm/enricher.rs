@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use super::AcmSettings;
 use super::lookup::{AcmLookup, AcmLookupOptions};
-use crate::config::settings::AcmSettings;
 use crate::discovery::target::{ExpectedCert, Target};
 use crate::export::metrics::Metrics;
 use crate::probe::Observation;

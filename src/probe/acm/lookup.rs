@@ -5,12 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::AcmError;
 use super::arn::CertArn;
 use super::cache::SingleFlightCache;
 use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
-use crate::config::settings::AcmSettings;
+use super::{AcmError, AcmSettings};
 use crate::export::metrics::Metrics;
 use crate::probe::{AcmCertificate, AcmLookupFailure, AcmObservation};
 

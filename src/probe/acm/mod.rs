@@ -11,9 +11,11 @@ mod enricher;
 mod error;
 mod fetch;
 mod lookup;
+mod settings;
 
 pub use arn::CertArn;
 pub use client::AcmClientOptions;
 pub use enricher::AcmEnricher;
 pub use error::AcmError;
 pub use lookup::{AcmLookup, AcmLookupOptions, DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT};
+pub use settings::AcmSettings;

@@ -16,12 +16,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Settings};
 use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
 use crate::export::OutcomeSink;
 use crate::export::metrics::Metrics;
 use crate::export::server;
 use crate::pipeline::engine::Engine;
+use crate::run::settings::{self, Settings};
 pub use observers::Observers;
 use schedule::LoopShared;
 use supervisor::Supervisor;
@@ -152,7 +152,7 @@ async fn send_static(tx: &UpdateSender, targets: Vec<crate::discovery::target::T
 
 /// Re-reads the config file's targets; a bad file is logged and the running set kept.
 async fn reload(path: &Option<PathBuf>, flags: &[String], tx: &UpdateSender, metrics: &Metrics) {
-    match config::load(path.as_deref(), flags) {
+    match settings::load(path.as_deref(), flags) {
         Ok(settings) => {
             tracing::info!(
                 targets = settings.targets.len(),

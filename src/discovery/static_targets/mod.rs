@@ -2,27 +2,30 @@
 
 use std::collections::HashSet;
 
-use crate::config::file::{ExpectedCertEntry, TargetEntry};
+mod error;
+
+use error::at;
+pub use error::{EntryError, Excerpt, SpecError};
+
+use crate::config::file::{ExpectedCertEntry, OneOrMany, TargetEntry};
 use crate::discovery::target::{
     BackendSpec, ClientIpSpec, ExpectedCert, StatusRanges, Target, TargetSource,
 };
 use crate::probe::certinfo::normalise_serial;
 
 /// Parses `host`, `host:port` or `https://host[:port][/path]` into (host, port, path).
-pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), String> {
+pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), SpecError> {
     let spec = spec.trim();
     let (rest, had_scheme) = match spec.split_once("://") {
         Some(("https", rest)) => (rest, true),
         Some((scheme, _)) => {
-            return Err(format!(
-                "scheme `{scheme}://` is not supported; use https:// or a bare host"
-            ));
+            return Err(SpecError::Scheme(scheme.to_string()));
         }
         None => (spec, false),
     };
     let (authority, path) = match rest.find('/') {
         Some(i) if had_scheme => (&rest[..i], Some(rest[i..].to_string())),
-        Some(_) => return Err(format!("`{spec}`: a path needs the https:// form")),
+        Some(_) => return Err(SpecError::PathNeedsScheme(spec.to_string())),
         None => (rest, None),
     };
     let (host, port) = match authority.rsplit_once(':') {
@@ -31,7 +34,7 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), S
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{p}` is not a port number"))?;
+                .ok_or_else(|| SpecError::Port(p.to_string()))?;
             (h, Some(port))
         }
         None => (authority, None),
@@ -41,7 +44,7 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<u16>, Option<String>), S
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens (and `_`).
-pub fn check_hostname(host: &str) -> Result<(), String> {
+pub fn check_hostname(host: &str) -> Result<(), SpecError> {
     let h = host.trim_end_matches('.');
     let ok = !h.is_empty()
         && h.len() <= 253
@@ -56,22 +59,20 @@ pub fn check_hostname(host: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("`{host}` is not a valid DNS name"))
+        Err(SpecError::Hostname(host.to_string()))
     }
 }
 
 /// A request path must start with `/` and hold no spaces or control characters.
-pub fn check_path(path: &str) -> Result<String, String> {
+pub fn check_path(path: &str) -> Result<String, SpecError> {
     if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "`{path}` is not a request path (must start with `/`, no spaces)"
-        ));
+        return Err(SpecError::Path(path.to_string()));
     }
     Ok(path.to_string())
 }
 
 /// A `--target` flag to a target with the default expectations.
-pub fn from_flag(spec: &str, defaults: &BackendSpec) -> Result<Target, String> {
+pub fn from_flag(spec: &str, defaults: &BackendSpec) -> Result<Target, SpecError> {
     let (host, port, path) = parse_spec(spec)?;
     let mut target = Target::new(host, port.unwrap_or(443), TargetSource::Flag);
     target.backend = defaults.clone();
@@ -81,12 +82,11 @@ pub fn from_flag(spec: &str, defaults: &BackendSpec) -> Result<Target, String> {
     Ok(target)
 }
 
-/// A config file entry to a target; errors are (field suffix, message).
-pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target, (String, String)> {
-    let (host, spec_port, spec_path) =
-        parse_spec(&entry.host).map_err(|m| (".host".to_string(), m))?;
+/// A config file entry to a target; the error names the field at fault.
+pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target, EntryError> {
+    let (host, spec_port, spec_path) = parse_spec(&entry.host).map_err(at(".host"))?;
     let port = match (entry.port, spec_port) {
-        (Some(0), _) => return Err((".port".into(), "must be 1-65535".into())),
+        (Some(0), _) => return Err(at(".port")(SpecError::PortZero)),
         (Some(p), _) => p,
         (None, Some(p)) => p,
         (None, None) => 443,
@@ -94,21 +94,22 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     let mut target = Target::new(host, port, TargetSource::Config);
     if let Some(name) = &entry.name {
         if name.trim().is_empty() {
-            return Err((".name".into(), "must not be empty".into()));
+            return Err(at(".name")(SpecError::EmptyName));
         }
         target.name = name.clone();
     }
     target.backend = defaults.clone();
     if let Some(p) = entry.path.as_ref().or(spec_path.as_ref()) {
-        target.backend.path = check_path(p).map_err(|m| (".path".to_string(), m))?;
+        target.backend.path = check_path(p).map_err(at(".path"))?;
     }
     if let Some(s) = &entry.expect_status {
-        target.backend.expect_status =
-            StatusRanges::parse(s).map_err(|m| (".expect_status".to_string(), m))?;
+        target.backend.expect_status = StatusRanges::parse(s)
+            .map_err(SpecError::Status)
+            .map_err(at(".expect_status"))?;
     }
     if let Some(lbs) = &entry.lb_hostname {
         for lb in lbs.clone().into_vec() {
-            check_hostname(&lb).map_err(|m| (".lb_hostname".to_string(), m))?;
+            check_hostname(&lb).map_err(at(".lb_hostname"))?;
             target
                 .lb_hostnames
                 .push(lb.trim_end_matches('.').to_ascii_lowercase());
@@ -116,7 +117,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     }
     if let Some(i) = entry.interval {
         if i.is_zero() {
-            return Err((".interval".into(), "must be greater than zero".into()));
+            return Err(at(".interval")(SpecError::ZeroInterval));
         }
         target.interval = Some(i);
     }
@@ -124,17 +125,17 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
         target.expected_certs = expected_certs(e)?;
     }
     if let Some(mode) = &entry.client_ip {
-        target.client_ip = parse_client_ip(mode).map_err(|m| (".client_ip".to_string(), m))?;
+        target.client_ip = parse_client_ip(mode).map_err(at(".client_ip"))?;
     }
     if let Some(pattern) = &entry.backend_identity {
-        check_identity_pattern(pattern).map_err(|m| (".backend_identity".to_string(), m))?;
+        check_identity_pattern(pattern).map_err(at(".backend_identity"))?;
         target.expected_identity = Some(pattern.clone());
     }
     Ok(target)
 }
 
 /// `auto`, `off`, `echo`, `json_pointer:/origin`, `header:X-Client-IP`.
-pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
+pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, SpecError> {
     match mode.trim().split_once(':') {
         None if mode.trim() == "auto" => Ok(ClientIpSpec::Auto),
         None if mode.trim() == "off" => Ok(ClientIpSpec::Off),
@@ -145,14 +146,12 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, String> {
         Some(("header", h)) if !h.trim().is_empty() => {
             Ok(ClientIpSpec::Header(h.trim().to_ascii_lowercase()))
         }
-        _ => Err(format!(
-            "`{mode}` is not a client-IP mode (auto, off, echo, json_pointer:/path, header:NAME)"
-        )),
+        _ => Err(SpecError::ClientIp(mode.to_string())),
     }
 }
 
 /// An expected backend identity must be a valid regular expression (matched whole).
-pub fn check_identity_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_identity_pattern(pattern: &str) -> Result<(), SpecError> {
     regex::Regex::new(&format!("^(?:{pattern})$"))
         .map(|_| ())
         .map_err(|e| {
@@ -163,21 +162,24 @@ pub fn check_identity_pattern(pattern: &str) -> Result<(), String> {
                 .last()
                 .unwrap_or_default()
                 .trim_start_matches("error: ");
-            format!("`{pattern}` is not a regular expression ({why})")
+            SpecError::Pattern {
+                pattern: pattern.to_string(),
+                why: why.to_string(),
+            }
         })
 }
 
 /// Parses a SHA-256 written as hex, with or without colons.
-pub fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
+pub fn parse_sha256(text: &str) -> Result<[u8; 32], SpecError> {
     let cleaned: String = text.trim().chars().filter(|c| *c != ':').collect();
-    let bytes = hex::decode(&cleaned).map_err(|_| format!("`{text}` is not hex"))?;
+    let bytes = hex::decode(&cleaned).map_err(|_| SpecError::NotHex(text.to_string()))?;
     bytes
         .try_into()
-        .map_err(|_| format!("`{text}` is not 32 bytes (64 hex digits)"))
+        .map_err(|_| SpecError::DigestLength(text.to_string()))
 }
 
 /// `arn:aws:acm:<region>:<account>:certificate/<id>`.
-pub fn check_acm_arn(arn: &str) -> Result<(), String> {
+pub fn check_acm_arn(arn: &str) -> Result<(), SpecError> {
     let parts: Vec<&str> = arn.trim().splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
@@ -189,45 +191,34 @@ pub fn check_acm_arn(arn: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{arn}` is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"
-        ))
+        Err(SpecError::AcmArn(arn.to_string()))
     }
 }
 
-fn expected_certs(e: &ExpectedCertEntry) -> Result<Vec<ExpectedCert>, (String, String)> {
+fn expected_certs(e: &ExpectedCertEntry) -> Result<Vec<ExpectedCert>, EntryError> {
     let mut out = Vec::new();
-    let list = |v: &Option<crate::config::file::OneOrMany>| {
-        v.clone().map(|v| v.into_vec()).unwrap_or_default()
-    };
+    let list = |v: &Option<OneOrMany>| v.clone().map(|v| v.into_vec()).unwrap_or_default();
     for s in list(&e.sha256) {
         out.push(ExpectedCert::Sha256(
-            parse_sha256(&s).map_err(|m| (".expected_cert.sha256".to_string(), m))?,
+            parse_sha256(&s).map_err(at(".expected_cert.sha256"))?,
         ));
     }
     for s in list(&e.spki_sha256) {
         out.push(ExpectedCert::SpkiSha256(
-            parse_sha256(&s).map_err(|m| (".expected_cert.spki_sha256".to_string(), m))?,
+            parse_sha256(&s).map_err(at(".expected_cert.spki_sha256"))?,
         ));
     }
     for s in list(&e.serial) {
-        let serial = normalise_serial(&s).ok_or_else(|| {
-            (
-                ".expected_cert.serial".to_string(),
-                format!("`{s}` is not a hex serial"),
-            )
-        })?;
+        let serial = normalise_serial(&s)
+            .ok_or_else(|| at(".expected_cert.serial")(SpecError::Serial(s.clone())))?;
         out.push(ExpectedCert::Serial(serial));
     }
     for s in list(&e.acm_arn) {
-        check_acm_arn(&s).map_err(|m| (".expected_cert.acm_arn".to_string(), m))?;
+        check_acm_arn(&s).map_err(at(".expected_cert.acm_arn"))?;
         out.push(ExpectedCert::AcmArn(s.trim().to_string()));
     }
     if out.is_empty() {
-        return Err((
-            ".expected_cert".into(),
-            "names no certificate (sha256, spki_sha256, serial or acm_arn)".into(),
-        ));
+        return Err(at(".expected_cert")(SpecError::NoExpectedCert));
     }
     Ok(out)
 }
@@ -242,64 +233,4 @@ pub fn first_duplicate(targets: &[Target]) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_in_all_three_forms() {
-        assert_eq!(
-            parse_spec("Example.com").unwrap(),
-            ("example.com".into(), None, None)
-        );
-        assert_eq!(
-            parse_spec("example.com:8443").unwrap(),
-            ("example.com".into(), Some(8443), None)
-        );
-        assert_eq!(
-            parse_spec("https://example.com:8443/healthz").unwrap(),
-            ("example.com".into(), Some(8443), Some("/healthz".into()))
-        );
-    }
-
-    #[test]
-    fn bad_specs_name_the_problem() {
-        assert!(parse_spec("http://x.com").unwrap_err().contains("http://"));
-        assert!(parse_spec("x.com:99999").unwrap_err().contains("99999"));
-        assert!(
-            parse_spec("bad host")
-                .unwrap_err()
-                .contains("not a valid DNS name")
-        );
-        assert!(parse_spec("x.com/path").unwrap_err().contains("https://"));
-    }
-
-    #[test]
-    fn acm_arns_are_checked() {
-        assert!(check_acm_arn("arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e").is_ok());
-        assert!(check_acm_arn("arn:aws:iam::1:role/x").is_err());
-        assert!(check_acm_arn("arn:aws:acm:us-east-2:1:certificate/").is_err());
-    }
-
-    #[test]
-    fn sha256_accepts_colons_and_rejects_wrong_length() {
-        let hex64 = "ab".repeat(32);
-        assert_eq!(parse_sha256(&hex64).unwrap(), [0xab; 32]);
-        let colons: Vec<&str> = std::iter::repeat_n("AB", 32).collect();
-        assert_eq!(parse_sha256(&colons.join(":")).unwrap(), [0xab; 32]);
-        assert!(parse_sha256("abcd").unwrap_err().contains("32 bytes"));
-    }
-
-    #[test]
-    fn client_ip_modes() {
-        assert_eq!(parse_client_ip("echo").unwrap(), ClientIpSpec::Echo);
-        assert_eq!(
-            parse_client_ip("json_pointer:/origin").unwrap(),
-            ClientIpSpec::JsonPointer("/origin".into())
-        );
-        assert_eq!(
-            parse_client_ip("header:X-Client-IP").unwrap(),
-            ClientIpSpec::Header("x-client-ip".into())
-        );
-        assert!(parse_client_ip("maybe").is_err());
-    }
-}
+mod tests;
