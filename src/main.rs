@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use edgewatch::cli::{Cli, Command, LogFormat};
+use edgewatch::cli::{Cli, Command, LogFormat, OutputFormat};
 use edgewatch::run::app;
 
 fn main() -> ExitCode {
@@ -18,10 +18,24 @@ fn main() -> ExitCode {
             edgewatch::echo::run(args).await.map(|()| 0)
         });
     }
+    // A SIGHUP before tokio's handler exists would kill the daemon (the default action), and
+    // reading a large config takes time: install the handler first.
+    let daemon = !cli.probe.once
+        && !cli.probe.check_config
+        && !matches!(cli.command, Some(Command::CheckConfig));
+    let _early_hup = daemon.then(app::install_hangup_handler);
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
             eprintln!("edgewatch: configuration error: {err}");
+            if cli.probe.output == OutputFormat::Json {
+                // A pipeline reading stdout gets a document, not nothing.
+                let doc = serde_json::json!({
+                    "ok": false,
+                    "error": {"kind": err.as_str(), "message": err.to_string()},
+                });
+                println!("{doc}");
+            }
             return ExitCode::from(2);
         }
     };

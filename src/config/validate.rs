@@ -4,38 +4,125 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
 use super::file::ConfigFile;
+use super::{ConfigError, Excerpt};
+
+/// The range of every duration in the file: (field, least, most). The README's configuration
+/// section lists the same; `targets[].interval` has `interval`'s range.
+pub const DURATION_RANGES: &[(&str, Duration, Duration)] = &[
+    ("interval", secs(1), secs(86_400)),
+    ("timeouts.connect", ms(1), secs(600)),
+    ("timeouts.tls", ms(1), secs(600)),
+    ("timeouts.http", ms(1), secs(600)),
+    ("timeouts.probe", ms(1), secs(600)),
+    ("resolver.timeout", ms(1), secs(600)),
+    ("acm.cache_ttl", secs(1), secs(604_800)),
+    ("client_ip.cache_ttl", secs(1), secs(604_800)),
+    ("alertmanager.resend_interval", secs(1), secs(604_800)),
+];
+
+/// The range of every count in the file: (field, least, most).
+pub const COUNT_RANGES: &[(&str, u64, u64)] = &[
+    ("concurrency", 1, MAX_CONCURRENCY),
+    ("cert.min_days_left", 0, 3650),
+];
+
+/// The most probes in flight edgewatch accepts (each holds a socket).
+pub const MAX_CONCURRENCY: u64 = 100_000;
+
+const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+const fn ms(m: u64) -> Duration {
+    Duration::from_millis(m)
+}
+
+/// A duration as the README writes it: `1ms`, `30s`, `10m`, `24h`, `7d`.
+fn show(d: Duration) -> String {
+    let s = d.as_secs();
+    match () {
+        _ if d.subsec_nanos() != 0 || s == 0 => humantime::format_duration(d).to_string(),
+        _ if s % 86_400 == 0 && s >= 604_800 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+fn duration_range(field: &str) -> (Duration, Duration) {
+    DURATION_RANGES
+        .iter()
+        .find(|(f, _, _)| *f == field)
+        .map(|(_, lo, hi)| (*lo, *hi))
+        .expect("every duration field has a range")
+}
 
 /// Checks `file`; `origin` names it in errors.
 pub fn validate(file: &ConfigFile, origin: &str) -> Result<(), ConfigError> {
     let err = |field: &str, message: String| ConfigError::new(origin, field, message);
-    let positive = |d: Option<Duration>, field: &str| match d {
-        Some(d) if d.is_zero() => Err(err(field, "must be greater than zero".into())),
-        _ => Ok(()),
+    let duration = |d: Option<Duration>, field: &str, range: &str| match d {
+        Some(d) => {
+            let (lo, hi) = duration_range(range);
+            if d < lo || d > hi {
+                let message = format!(
+                    "must be between {} and {} (got {})",
+                    show(lo),
+                    show(hi),
+                    humantime::format_duration(d)
+                );
+                return Err(err(field, message));
+            }
+            Ok(())
+        }
+        None => Ok(()),
     };
-    positive(file.interval, "interval")?;
-    if file.concurrency == Some(0) {
-        return Err(err("concurrency", "must be at least 1".into()));
-    }
+    let count = |n: Option<u64>, field: &str| {
+        let (_, lo, hi) = *COUNT_RANGES
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .expect("every count field has a range");
+        match n {
+            Some(n) if n < lo || n > hi => Err(err(
+                field,
+                format!("must be between {lo} and {hi} (got {n})"),
+            )),
+            _ => Ok(()),
+        }
+    };
+    duration(file.interval, "interval", "interval")?;
+    count(file.concurrency, "concurrency")?;
     let t = &file.timeouts;
-    positive(t.connect, "timeouts.connect")?;
-    positive(t.tls, "timeouts.tls")?;
-    positive(t.http, "timeouts.http")?;
-    positive(t.probe, "timeouts.probe")?;
+    duration(t.connect, "timeouts.connect", "timeouts.connect")?;
+    duration(t.tls, "timeouts.tls", "timeouts.tls")?;
+    duration(t.http, "timeouts.http", "timeouts.http")?;
+    duration(t.probe, "timeouts.probe", "timeouts.probe")?;
+    count(file.cert.min_days_left, "cert.min_days_left")?;
     if let Some(url) = &file.alertmanager.url {
         check_url(url).map_err(|m| err("alertmanager.url", m))?;
     }
     if let Some(url) = &file.client_ip.reflector_url {
         check_url(url).map_err(|m| err("client_ip.reflector_url", m))?;
     }
-    positive(file.resolver.timeout, "resolver.timeout")?;
-    positive(file.acm.cache_ttl, "acm.cache_ttl")?;
-    positive(file.client_ip.cache_ttl, "client_ip.cache_ttl")?;
-    positive(
+    duration(
+        file.resolver.timeout,
+        "resolver.timeout",
+        "resolver.timeout",
+    )?;
+    duration(file.acm.cache_ttl, "acm.cache_ttl", "acm.cache_ttl")?;
+    duration(
+        file.client_ip.cache_ttl,
+        "client_ip.cache_ttl",
+        "client_ip.cache_ttl",
+    )?;
+    duration(
         file.alertmanager.resend_interval,
         "alertmanager.resend_interval",
+        "alertmanager.resend_interval",
     )?;
+    for (i, t) in file.targets.iter().enumerate() {
+        duration(t.interval, &format!("targets[{i}].interval"), "interval")?;
+    }
     Ok(())
 }
 
@@ -43,6 +130,9 @@ pub fn validate(file: &ConfigFile, origin: &str) -> Result<(), ConfigError> {
 pub fn check_url(url: &str) -> Result<(), String> {
     match url.split_once("://") {
         Some(("http" | "https", rest)) if !rest.is_empty() => Ok(()),
-        _ => Err(format!("`{url}` is not an http:// or https:// URL")),
+        _ => Err(format!(
+            "`{}` is not an http:// or https:// URL",
+            Excerpt(url)
+        )),
     }
 }

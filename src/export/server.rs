@@ -14,19 +14,47 @@ use tokio_util::sync::CancellationToken;
 
 use crate::export::metrics::Metrics;
 
+/// Whether the process is working (`/healthz`): false when probe loops keep dying.
+pub type Liveness = Arc<dyn Fn() -> bool + Send + Sync>;
+
 #[derive(Clone)]
 struct AppState {
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    alive: Liveness,
 }
 
-/// The router, for tests and for [`serve`].
+/// The router, for tests and for [`serve`]; `/healthz` always says ok.
 pub fn router(metrics: Arc<Metrics>, ready: Arc<AtomicBool>) -> Router {
+    router_with_liveness(metrics, ready, Arc::new(|| true))
+}
+
+/// The router with `/healthz` answering 503 while `alive` says false.
+pub fn router_with_liveness(
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    alive: Liveness,
+) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(AppState { metrics, ready })
+        .with_state(AppState {
+            metrics,
+            ready,
+            alive,
+        })
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if (state.alive)() {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "probe loops keep failing (see edgewatch_internal_errors_total and the logs)\n",
+        )
+    }
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
@@ -61,9 +89,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    alive: Liveness,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics, ready))
+    axum::serve(listener, router_with_liveness(metrics, ready, alive))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -47,6 +47,20 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     Ok(settings)
 }
 
+/// Installs the process's SIGHUP handler (tokio's, kept for the life of the process) on a
+/// throwaway runtime, before anything slow happens; the daemon's own `signal(hangup)` later
+/// shares it. A SIGHUP that arrives in between is absorbed (the config is about to be read).
+pub fn install_hangup_handler() -> Option<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    })
+    .map(|_| ())
+}
+
 /// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
 /// which does the same work as a one-worker pool with less CPU (no hand-offs between threads).
 pub fn runtime_builder() -> tokio::runtime::Builder {

@@ -2,6 +2,7 @@
 //! long-running daemon (`daemon`: supervisor, schedule).
 
 pub mod app;
+pub mod concurrency;
 pub mod daemon;
 pub mod once;
 pub mod settings;

@@ -20,6 +20,7 @@ use crate::probe::ProbeSettings;
 use crate::probe::acm::AcmSettings;
 use crate::probe::dns::ResolverSettings;
 use crate::probe::egress::ClientIpSettings;
+use crate::run::concurrency;
 
 /// The default address of `/metrics`, `/healthz`, `/readyz`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9815";
@@ -150,9 +151,20 @@ fn build(file: ConfigFile, origin: &str, flag_targets: &[String]) -> Result<Sett
         let message = format!("target name `{dup}` is used twice; give one a distinct `name`");
         return Err(err("targets", message));
     }
+    let interval = file.interval.unwrap_or(Duration::from_secs(30));
+    // `validate` bounds it to MAX_CONCURRENCY, which fits a usize.
+    let concurrency = match file.concurrency {
+        Some(n) => n as usize,
+        None => concurrency::default_concurrency(
+            &targets,
+            interval,
+            probe.deadline,
+            concurrency::fd_soft_limit(),
+        ),
+    };
     Ok(Settings {
-        interval: file.interval.unwrap_or(Duration::from_secs(30)),
-        concurrency: file.concurrency.unwrap_or(64),
+        interval,
+        concurrency,
         listen: file
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
@@ -167,7 +179,7 @@ fn build(file: ConfigFile, origin: &str, flag_targets: &[String]) -> Result<Sett
         min_days_left: file
             .cert
             .min_days_left
-            .unwrap_or(JudgeContext::DEFAULT_MIN_DAYS_LEFT),
+            .map_or(JudgeContext::DEFAULT_MIN_DAYS_LEFT, |d| d as u32),
         backend,
         acm: AcmSettings::from_config(&file.acm),
         client_ip: ClientIpSettings::from_config(&file.client_ip),

@@ -2,32 +2,7 @@
 //! The texts are what users read after `file: field: `; values are echoed shortened (a 50 MB
 //! hostname must not make a 50 MB error line) and with control characters escaped.
 
-use std::fmt;
-
-/// A value echoed in an error: at most [`Excerpt::MAX_CHARS`] characters, control characters
-/// escaped, `…` when cut.
-pub struct Excerpt<'a>(pub &'a str);
-
-impl Excerpt<'_> {
-    /// How many characters of a value an error message shows.
-    pub const MAX_CHARS: usize = 80;
-}
-
-impl fmt::Display for Excerpt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, c) in self.0.chars().enumerate() {
-            if i == Self::MAX_CHARS {
-                return f.write_str("…");
-            }
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
-    }
-}
+use crate::config::Excerpt;
 
 /// One refused value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

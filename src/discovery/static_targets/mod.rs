@@ -5,7 +5,7 @@ use std::collections::HashSet;
 mod error;
 
 use error::at;
-pub use error::{EntryError, Excerpt, SpecError};
+pub use error::{EntryError, SpecError};
 
 use crate::config::file::{ExpectedCertEntry, OneOrMany, TargetEntry};
 use crate::discovery::target::{

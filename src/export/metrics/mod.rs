@@ -39,6 +39,8 @@ pub struct Metrics {
     pub acm_requests: IntCounterVec,
     /// Alertmanager posts by result.
     pub alertmanager_posts: IntCounterVec,
+    /// edgewatch's own failures (never a target's), by kind: `probe_loop_panic`.
+    pub internal_errors: IntCounterVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -134,6 +136,12 @@ impl Metrics {
                 "edgewatch_acm_requests_total",
                 "ACM API calls, by operation and result.",
                 &["operation", "result"],
+            ),
+            internal_errors: counter(
+                &r,
+                "edgewatch_internal_errors_total",
+                "edgewatch's own failures (not a target's), by kind.",
+                &["kind"],
             ),
             alertmanager_posts: counter(
                 &r,

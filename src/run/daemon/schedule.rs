@@ -28,6 +28,8 @@ pub struct LoopShared {
     pub observers: Arc<Observers>,
     /// Default interval.
     pub interval: Duration,
+    /// Probe-loop panics, for `/healthz`.
+    pub health: Arc<super::guard::LoopHealth>,
     /// The origin of the start slots (see [`slot`]): when the daemon started.
     pub epoch: Instant,
 }
