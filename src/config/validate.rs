@@ -43,9 +43,9 @@ fn show(d: Duration) -> String {
     let s = d.as_secs();
     match () {
         _ if d.subsec_nanos() != 0 || s == 0 => humantime::format_duration(d).to_string(),
-        _ if s % 86_400 == 0 && s >= 604_800 => format!("{}d", s / 86_400),
-        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(86_400) && s >= 604_800 => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }

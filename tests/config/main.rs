@@ -1,6 +1,9 @@
 //! Config validation: one invalid file per rejected case, each with the exact message that names
 //! the file, the field and what is wrong; and the binary's exit code 2 for a bad config.
 
+mod binary;
+mod limits;
+
 use std::path::Path;
 use std::process::Command;
 
