@@ -85,7 +85,9 @@ fn says_no_targets_only_when_written() {
     assert!(config::says_no_targets("interval: 30s\ntargets:\n"));
     assert!(!config::says_no_targets(""));
     assert!(!config::says_no_targets("interval: 30s\n"));
-    assert!(!config::says_no_targets("targets:\n  - host: a.example.com\n"));
+    assert!(!config::says_no_targets(
+        "targets:\n  - host: a.example.com\n"
+    ));
 }
 
 /// Pieces that YAML (and the limits' scanner) treat specially.
