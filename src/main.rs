@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use edgewatch::cli::{Cli, Command, LogFormat, docs};
+use edgewatch::cli::{Cli, Command, LogFormat, OutputFormat, docs};
 use edgewatch::run::app;
 
 fn main() -> ExitCode {
@@ -54,12 +54,27 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
+    // A SIGHUP before tokio's handler exists would kill the daemon (the default action), and
+    // reading a large config takes time: install the handler first.
+    let daemon = !cli.probe.once && !check_only;
+    let _early_hup = daemon.then(app::install_hangup_handler);
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
             // The message may quote the file's values: escaped, and no URL password.
             let text = err.to_string();
             eprintln!("edgewatch: configuration error: {}", safe(&text));
+            if cli.probe.output == OutputFormat::Json {
+                // A pipeline reading stdout gets a document, not nothing (JSON escapes it).
+                let doc = serde_json::json!({
+                    "ok": false,
+                    "error": {
+                        "kind": err.as_str(),
+                        "message": edgewatch::textsafe::redact_userinfo(&text),
+                    },
+                });
+                println!("{doc}");
+            }
             return ExitCode::from(2);
         }
     };

@@ -44,14 +44,15 @@ pub fn config(
 
 /// Measures `count` probes of the config's first target through edgewatch's daemon path.
 pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> Round {
-    let settings = edgewatch::config::load(Some(config), &[]).expect("bench config is valid");
+    let settings =
+        edgewatch::run::settings::load(Some(config), &[]).expect("bench config is valid");
     let target = Arc::new(settings.targets[0].clone());
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
     // Built as `run::app` builds it for the daemon (the ACM enricher is a no-op unless enabled).
     let acm = AcmEnricher::from_settings(&settings.acm, AcmMetrics::register(&registry));
     let engine = Arc::new(
-        Engine::new(&settings)
+        Engine::new(settings.engine())
             .expect("engine")
             .with_enricher(Arc::new(acm)),
     );

@@ -7,22 +7,27 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::values;
+
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigFile {
     /// How often each target is probed.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub interval: Option<Duration>,
-    /// Most probes in flight at once.
-    pub concurrency: Option<usize>,
+    /// Most probes in flight at once (default: sized from the targets, see `run::settings`).
+    #[serde(deserialize_with = "values::count")]
+    pub concurrency: Option<u64>,
     /// Address of the metrics / health server.
+    #[serde(deserialize_with = "values::listen")]
     pub listen: Option<SocketAddr>,
     /// DNS resolution.
     pub resolver: ResolverSection,
     /// Per-phase timeouts.
     pub timeouts: TimeoutSection,
     /// Local address probes connect from.
+    #[serde(deserialize_with = "values::ip")]
     pub source_ip: Option<IpAddr>,
     /// TLS settings.
     pub tls: TlsSection,
@@ -49,9 +54,10 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields, default)]
 pub struct ResolverSection {
     /// `ip:port` nameservers; empty: the system's.
+    #[serde(deserialize_with = "values::nameservers")]
     pub nameservers: Vec<SocketAddr>,
     /// Per-query timeout.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub timeout: Option<Duration>,
     /// Cache answers for their TTL.
     pub cache: Option<bool>,
@@ -62,16 +68,16 @@ pub struct ResolverSection {
 #[serde(deny_unknown_fields, default)]
 pub struct TimeoutSection {
     /// TCP connect.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub connect: Option<Duration>,
     /// TLS handshake.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub tls: Option<Duration>,
     /// HTTP request.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub http: Option<Duration>,
     /// Whole probe.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub probe: Option<Duration>,
 }
 
@@ -86,10 +92,10 @@ pub struct TlsSection {
     /// Scan what each listener accepts (`tls_policy`); default true.
     pub scan: Option<bool>,
     /// How often each address is scanned again (default 1h; sooner when its leaf changes).
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub scan_interval: Option<Duration>,
     /// Deadline of one scan of one address (default 30s).
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub scan_deadline: Option<Duration>,
     /// Accepting an older version fails `tls_policy` (`"1.0"` to `"1.3"`, default `"1.2"`).
     pub min_accepted_version: Option<String>,
@@ -102,7 +108,8 @@ pub struct TlsSection {
 #[serde(deny_unknown_fields, default)]
 pub struct CertSection {
     /// Fewer days left fails `cert_expiry`.
-    pub min_days_left: Option<u32>,
+    #[serde(deserialize_with = "values::count")]
+    pub min_days_left: Option<u64>,
 }
 
 /// `backend:`
@@ -124,7 +131,7 @@ pub struct AcmSection {
     /// When ACM cannot be asked, fail `cert_expected` instead of skipping it.
     pub required: Option<bool>,
     /// How long ACM answers are reused.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub cache_ttl: Option<Duration>,
 }
 
@@ -139,7 +146,7 @@ pub struct AwsSection {
     /// Only load balancers tagged `elbv2.k8s.aws/cluster: <cluster_name>` are considered.
     pub cluster_name: Option<String>,
     /// How long AWS answers are reused.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub cache_ttl: Option<Duration>,
 }
 
@@ -148,11 +155,12 @@ pub struct AwsSection {
 #[serde(deny_unknown_fields, default)]
 pub struct ClientIpSection {
     /// The prober's egress IP, when known (skips the reflector).
+    #[serde(deserialize_with = "values::ip")]
     pub egress_ip: Option<IpAddr>,
     /// URL answering with the caller's IP (default `https://checkip.amazonaws.com`).
     pub reflector_url: Option<String>,
     /// How long a reflected IP is reused.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub cache_ttl: Option<Duration>,
 }
 
@@ -163,7 +171,7 @@ pub struct AlertmanagerSection {
     /// Base URL, e.g. `http://alertmanager:9093`; unset: no alerts are posted.
     pub url: Option<String>,
     /// How often firing alerts are re-posted.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub resend_interval: Option<Duration>,
 }
 
@@ -190,6 +198,7 @@ pub struct TargetEntry {
     /// The friendly name: `host`, `host:port` or `https://host[:port][/path]`.
     pub host: String,
     /// Port (default 443, or the one in `host`).
+    #[serde(deserialize_with = "values::port")]
     pub port: Option<u16>,
     /// Load balancer hostname(s) the name must lead to.
     pub lb_hostname: Option<OneOrMany>,
@@ -198,7 +207,7 @@ pub struct TargetEntry {
     /// Accepted statuses.
     pub expect_status: Option<String>,
     /// Per-target interval.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "values::duration")]
     pub interval: Option<Duration>,
     /// The certificate the endpoint should serve.
     pub expected_cert: Option<ExpectedCertEntry>,

@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{DemoArgs, KubeArgs, LogFormat, OutputFormat, ProbeArgs};
-use crate::config::{self, ConfigError, Settings, settings::DEFAULT_LISTEN};
+use crate::config::ConfigError;
 use crate::echo::{EchoSettings, ProxyMode};
 use crate::export::report::{self, Style};
 use crate::pipeline::engine::EngineError;
+use crate::run::settings::{self as config, DEFAULT_LISTEN, Settings};
 use crate::run::{app, once};
 use endpoints::Backend;
 

@@ -21,9 +21,34 @@ use tokio::time::Instant;
 
 use super::convert::service_to_targets;
 use super::{SourceId, TargetUpdate, UpdateSender};
-use crate::config::settings::KubernetesSettings;
+use crate::config::file::KubernetesSection;
 use crate::discovery::metrics::DiscoveryMetrics;
 use crate::discovery::target::{BackendSpec, Target};
+
+/// Kubernetes discovery: the `kubernetes:` section with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KubernetesSettings {
+    /// Whether Services are discovered.
+    pub enabled: bool,
+    /// Namespaces watched; empty: all.
+    pub namespaces: Vec<String>,
+    /// Label selector.
+    pub selector: Option<String>,
+    /// Post Events on state changes.
+    pub events: bool,
+}
+
+impl KubernetesSettings {
+    /// From the `kubernetes:` section.
+    pub fn from_config(section: &KubernetesSection) -> Self {
+        KubernetesSettings {
+            enabled: section.enabled.unwrap_or(false),
+            namespaces: section.namespaces.clone(),
+            selector: section.selector.clone(),
+            events: section.events.unwrap_or(true),
+        }
+    }
+}
 
 /// How long the watch waits for more changes before sending the new set.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);

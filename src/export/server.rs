@@ -18,25 +18,40 @@ use crate::export::listener::{self, Limits};
 use crate::export::metrics::Metrics;
 use crate::export::status_page::{Filter, StatusPage};
 
+/// Whether the process is working (`/healthz`): false when probe loops keep dying.
+pub type Liveness = Arc<dyn Fn() -> bool + Send + Sync>;
+
 #[derive(Clone)]
 struct AppState {
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     status: Arc<StatusPage>,
+    alive: Liveness,
 }
 
-/// The router, for tests and for [`serve`].
+/// The router, for tests and for [`serve`]; `/healthz` always says ok.
 pub fn router(metrics: Arc<Metrics>, ready: Arc<AtomicBool>, status: Arc<StatusPage>) -> Router {
+    router_with_liveness(metrics, ready, status, Arc::new(|| true))
+}
+
+/// The router with `/healthz` answering 503 while `alive` says false.
+pub fn router_with_liveness(
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    status: Arc<StatusPage>,
+    alive: Liveness,
+) -> Router {
     Router::new()
         .route("/", get(status_page))
         .route("/status.json", get(status_json))
         .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(AppState {
             metrics,
             ready,
             status,
+            alive,
         })
 }
 
@@ -54,6 +69,17 @@ async fn status_page(State(state): State<AppState>, Query(q): Query<StatusQuery>
 
 async fn status_json(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.status.json())
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if (state.alive)() {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "probe loops keep failing (see edgewatch_internal_errors_total and the logs)\n",
+        )
+    }
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
@@ -89,8 +115,10 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     status: Arc<StatusPage>,
+    alive: Liveness,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    listener::serve(tcp, router(metrics, ready, status), limits, shutdown).await;
+    let app = router_with_liveness(metrics, ready, status, alive);
+    listener::serve(tcp, app, limits, shutdown).await;
 }

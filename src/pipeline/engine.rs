@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::UnixTime;
+use rustls::pki_types::{TrustAnchor, UnixTime};
 
 use crate::checks::JudgeContext;
 use crate::checks::chain::ChainVerifier;
-use crate::config::Settings;
 use crate::discovery::target::Target;
 use crate::pipeline::outcome::{self, Outcome};
+use crate::probe::dns::ResolverSettings;
 use crate::probe::enrich::Enricher;
-use crate::probe::{Prober, dns, tls};
+use crate::probe::{ProbeSettings, Prober, dns, tls};
 
 /// Why the engine could not be built (each is a configuration problem: exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,25 @@ pub enum EngineError {
     /// rustls refused the TLS configuration.
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+}
+
+/// What the engine is built from (the parts of the settings it reads).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSettings<'a> {
+    /// DNS resolver setup.
+    pub resolver: &'a ResolverSettings,
+    /// Timeouts and source address.
+    pub probe: &'a ProbeSettings,
+    /// Trusted besides Mozilla's roots.
+    pub extra_anchors: &'a [TrustAnchor<'static>],
+    /// `cert_expiry` threshold in days.
+    pub min_days_left: u32,
+    /// Lowest acceptable TLS version.
+    pub min_tls_version: crate::checks::tls::TlsVersion,
+    /// `acm.required`: ACM that cannot be asked fails the ACM checks instead of skipping them.
+    pub acm_required: bool,
+    /// What `tls_policy` holds every listener to.
+    pub tls_floor: crate::checks::tls_policy::TlsFloor,
 }
 
 /// The shared probe-and-judge machinery.
@@ -43,22 +62,22 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 
 impl Engine {
     /// Builds the resolver, TLS client config and verifier from `settings`.
-    pub fn new(settings: &Settings) -> Result<Self, EngineError> {
+    pub fn new(settings: EngineSettings<'_>) -> Result<Self, EngineError> {
         let provider = crypto_provider();
-        let resolver = dns::build_resolver(&settings.resolver).map_err(EngineError::Resolver)?;
+        let resolver = dns::build_resolver(settings.resolver).map_err(EngineError::Resolver)?;
         let tls_config = tls::client_config(provider.clone())?;
         let verifier = ChainVerifier::new(
-            &settings.extra_anchors,
+            settings.extra_anchors,
             provider.signature_verification_algorithms,
         );
         Ok(Engine {
             prober: Prober::new(resolver, tls_config, settings.probe.clone())
-                .with_nameservers(dns::nameserver_addrs(&settings.resolver)),
+                .with_nameservers(dns::nameserver_addrs(settings.resolver)),
             verifier: Arc::new(verifier),
             enrichers: Vec::new(),
             min_days_left: settings.min_days_left,
             min_tls_version: settings.min_tls_version,
-            acm_required: settings.acm.required,
+            acm_required: settings.acm_required,
             tls_floor: settings.tls_floor,
         })
     }

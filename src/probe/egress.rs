@@ -15,11 +15,41 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::config::settings::ClientIpSettings;
+use crate::config::file::ClientIpSection;
 use crate::discovery::target::Target;
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;
 use crate::textsafe::redact_userinfo;
+
+/// Client-IP check: the `client_ip:` section with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIpSettings {
+    /// Known egress IP.
+    pub egress_ip: Option<IpAddr>,
+    /// Reflector URL answering the caller's IP.
+    pub reflector_url: String,
+    /// Reuse a reflected IP this long.
+    pub cache_ttl: Duration,
+}
+
+impl ClientIpSettings {
+    /// The reflector asked when `client_ip.reflector_url` is not set.
+    pub const DEFAULT_REFLECTOR_URL: &str = "https://checkip.amazonaws.com";
+    /// How long a reflected IP is reused when `client_ip.cache_ttl` is not set.
+    pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+
+    /// From the validated `client_ip:` section (`config` has checked the URL and ranges).
+    pub fn from_config(section: &ClientIpSection) -> Self {
+        ClientIpSettings {
+            egress_ip: section.egress_ip,
+            reflector_url: section
+                .reflector_url
+                .clone()
+                .unwrap_or_else(|| Self::DEFAULT_REFLECTOR_URL.to_string()),
+            cache_ttl: section.cache_ttl.unwrap_or(Self::DEFAULT_CACHE_TTL),
+        }
+    }
+}
 
 /// How long a failed reflector lookup is remembered (at most the cache TTL), so a down reflector
 /// is not asked once per target.

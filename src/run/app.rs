@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use crate::cli::ProbeArgs;
-use crate::config::settings::KubernetesSettings;
-use crate::config::{self, ConfigError, Settings};
+use crate::config::ConfigError;
+use crate::discovery::SourceId;
+use crate::discovery::kube::{self, KubernetesSettings};
 use crate::discovery::metrics::DiscoveryMetrics;
-use crate::discovery::{SourceId, kube};
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
@@ -23,6 +23,7 @@ use crate::run::daemon::internal::InternalErrors;
 use crate::run::daemon::schedule::ScheduleMetrics;
 use crate::run::daemon::{self, DaemonError, DaemonParts, SourceTask};
 use crate::run::once;
+use crate::run::settings::{self, Settings};
 
 /// Why edgewatch could not run.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +47,7 @@ pub enum AppError {
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
 pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
-    let mut settings = config::load(args.config.as_deref(), &args.targets)?;
+    let mut settings = settings::load(args.config.as_deref(), &args.targets)?;
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
@@ -72,6 +73,20 @@ fn read_ca_file(
         .map_err(|e| ConfigError::new("--ca-file", "", e.to_string()))
 }
 
+/// Installs the process's SIGHUP handler (tokio's, kept for the life of the process) on a
+/// throwaway runtime, before anything slow happens; the daemon's own `signal(hangup)` later
+/// shares it. A SIGHUP that arrives in between is absorbed (the config is about to be read).
+pub fn install_hangup_handler() -> Option<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    })
+    .map(|_| ())
+}
+
 /// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
 /// which does the same work as a one-worker pool with less CPU (no hand-offs between threads).
 pub fn runtime_builder() -> tokio::runtime::Builder {
@@ -93,7 +108,7 @@ pub fn engine(
     registry: &prometheus::Registry,
     once: bool,
 ) -> Result<Engine, EngineError> {
-    let engine = Engine::new(settings)?
+    let engine = Engine::new(settings.engine())?
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             AcmMetrics::register(registry),

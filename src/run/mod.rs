@@ -2,7 +2,9 @@
 //! long-running daemon (`daemon`: supervisor, schedule).
 
 pub mod app;
+pub mod concurrency;
 pub mod daemon;
 pub mod fdlimit;
 pub mod logfields;
 pub mod once;
+pub mod settings;

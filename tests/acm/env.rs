@@ -53,7 +53,7 @@ async fn child_looks_up_with_sdk_defaults() {
     let arn = std::env::var(ARN_VAR).expect("started by the parent test with the ARN");
     let yaml = "acm:\n  enabled: true\n  required: true\n  cache_ttl: 5m\n";
     let file = config::parse(yaml, "test.yaml").expect("parses");
-    let settings = config::settings::validate(file, "test.yaml", &[]).expect("valid");
+    let settings = edgewatch::run::settings::validate(file, "test.yaml", &[]).expect("valid");
     let metrics = AcmMetrics::register(&prometheus::Registry::new());
     let enricher = AcmEnricher::from_settings(&settings.acm, metrics.clone());
     let found = enricher.lookup().expect("enabled").lookup(&arn).await;

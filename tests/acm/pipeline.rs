@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use edgewatch::checks::{CheckName, CheckResult, Status};
-use edgewatch::config;
 use edgewatch::discovery::target::{ExpectedCert, Target, TargetSource};
 use edgewatch::export::metrics::Metrics;
 use edgewatch::pipeline::engine::Engine;
@@ -29,10 +28,10 @@ async fn probe(
         .iter()
         .map(|a| ExpectedCert::AcmArn(a.to_string()))
         .collect();
-    let mut settings = config::load(None, &[]).expect("default settings");
+    let mut settings = edgewatch::run::settings::load(None, &[]).expect("default settings");
     settings.acm.required = acm_required;
     let (acm, _) = lookup(options);
-    let engine = Engine::new(&settings)
+    let engine = Engine::new(settings.engine())
         .expect("engine")
         .with_enricher(Arc::new(AcmEnricher::new(acm)));
     engine.run(Arc::new(target)).await
@@ -150,7 +149,7 @@ async fn a_requested_certificate_pending_validation_fails_acm_status() {
 
 #[tokio::test]
 async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
-    let settings = config::load(None, &[]).expect("default settings");
+    let settings = edgewatch::run::settings::load(None, &[]).expect("default settings");
     assert!(!settings.acm.enabled, "ACM is off by default");
     let enricher = AcmEnricher::from_settings(
         &settings.acm,
@@ -162,7 +161,7 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let addr = server.addr();
     let mut target = Target::new(addr.ip().to_string(), addr.port(), TargetSource::Flag);
     target.expected_certs = vec![ExpectedCert::AcmArn(unknown_arn("us-east-2"))];
-    let engine = Engine::new(&settings)
+    let engine = Engine::new(settings.engine())
         .expect("engine")
         .with_enricher(Arc::new(enricher));
     let outcome = engine.run(Arc::new(target)).await;

@@ -314,7 +314,7 @@ fn configmaps_hold_a_config_edgewatch_accepts() {
             .unwrap();
         let text = cm["data"]["edgewatch.yaml"].as_str().unwrap();
         let file = edgewatch::config::parse(text, dir).unwrap_or_else(|e| panic!("{dir}: {e}"));
-        let settings = edgewatch::config::settings::validate(file, dir, &[]).unwrap();
+        let settings = edgewatch::run::settings::validate(file, dir, &[]).unwrap();
         assert!(settings.kubernetes.enabled && settings.kubernetes.events);
         assert_eq!(settings.kubernetes.namespaces, namespaces, "{dir}");
         assert_eq!(settings.listen.port(), 9815);

@@ -12,7 +12,7 @@ mod watch;
 
 use std::time::Duration;
 
-use edgewatch::config::settings::KubernetesSettings;
+use edgewatch::discovery::kube::KubernetesSettings;
 use edgewatch::discovery::metrics::DiscoveryMetrics;
 use edgewatch::discovery::target::{BackendSpec, Target};
 use edgewatch::discovery::{SourceId, TargetUpdate};

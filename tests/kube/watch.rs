@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use edgewatch::config::settings::KubernetesSettings;
+use edgewatch::discovery::kube::KubernetesSettings;
 
 use crate::support::kube_api::{Down, KubeApi};
 use crate::{Discovery, all_namespaces, myapp, service, target_names};

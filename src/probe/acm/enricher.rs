@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use super::AcmSettings;
 use super::lookup::{AcmLookup, AcmLookupOptions};
 use super::metrics::AcmMetrics;
-use crate::config::settings::AcmSettings;
 use crate::discovery::target::{ExpectedCert, Target};
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use super::AcmError;
 use super::arn::CertArn;
 use super::client::{AcmClientOptions, AcmClients};
 use super::fetch::fetch;
 use super::metrics::AcmMetrics;
-use crate::config::settings::AcmSettings;
+use super::{AcmError, AcmSettings};
 use crate::probe::cache::SingleFlightCache;
 use crate::probe::{AcmCertificate, AcmObservation};
 

@@ -11,6 +11,7 @@ pub(crate) mod error;
 mod fetch;
 mod lookup;
 mod metrics;
+mod settings;
 
 pub use arn::CertArn;
 pub use client::AcmClientOptions;
@@ -18,3 +19,4 @@ pub use enricher::AcmEnricher;
 pub use error::AcmError;
 pub use lookup::{AcmLookup, AcmLookupOptions, DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT};
 pub use metrics::AcmMetrics;
+pub use settings::AcmSettings;

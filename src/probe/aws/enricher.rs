@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use super::AwsSettings;
 use super::counter::AwsMetrics;
 use super::lookup::{AwsLookup, AwsLookupOptions, LbKey, STACK_TAG};
 use super::model::{AwsObservation, LbSearch};
-use crate::config::settings::AwsSettings;
 use crate::discovery::target::Target;
 use crate::probe::Observation;
 use crate::probe::enrich::Enricher;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::AwsSettings;
 use super::client::{AwsClientOptions, AwsClients, region_of_lb_hostname};
 use super::counter::AwsMetrics;
 use super::counter::{Counted, FailedCall};
@@ -16,7 +17,6 @@ use super::model::{
 };
 use super::route53::{self, Zone};
 use super::{AwsError, elbv2};
-use crate::config::settings::AwsSettings;
 use crate::probe::cache::SingleFlightCache;
 
 /// How long failures are reused at most: the API recovering shows within a probe or two.

@@ -15,6 +15,7 @@ mod error;
 mod lookup;
 pub mod model;
 pub mod route53;
+mod settings;
 
 pub use client::{AwsClientOptions, region_of_lb_hostname};
 pub use counter::AwsMetrics;
@@ -25,3 +26,4 @@ pub use lookup::{
     STACK_TAG,
 };
 pub use model::*;
+pub use settings::AwsSettings;

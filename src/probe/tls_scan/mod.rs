@@ -9,6 +9,7 @@ pub mod client_hello;
 pub mod enricher;
 pub mod response;
 pub mod scan;
+pub mod settings;
 pub mod suites;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 pub use enricher::TlsScanEnricher;
 pub use scan::{ScanSettings, scan};
+pub use settings::TlsScanSettings;
 pub use suites::{Auth, SUITES, Suite};
 
 /// A TLS protocol version, TLS 1.0 to 1.3.

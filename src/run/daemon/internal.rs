@@ -1,10 +1,11 @@
 //! `edgewatch_internal_errors_total{kind}`: edgewatch's own failures, never a target's. A probe
-//! spoiled by running out of file descriptors counts here, not as the target failing.
+//! spoiled by running out of file descriptors counts here, not as the target failing; so does a
+//! probe loop that panicked (and was restarted by `guard`).
 
 use prometheus::{IntCounterVec, Registry};
 
 /// Kinds present from the start, so `increase()` sees the first one.
-const KINDS: &[&str] = &["no_descriptors"];
+const KINDS: &[&str] = &["no_descriptors", InternalErrors::PROBE_LOOP_PANIC];
 
 /// The handle; cheap to clone.
 #[derive(Clone)]
@@ -13,6 +14,9 @@ pub struct InternalErrors {
 }
 
 impl InternalErrors {
+    /// The kind counted when a target's probe loop panicked.
+    pub const PROBE_LOOP_PANIC: &'static str = "probe_loop_panic";
+
     /// Registers the counter in `registry`, with every kind at zero.
     pub fn register(registry: &Registry) -> Self {
         let counter = crate::registry::counter(
@@ -30,5 +34,10 @@ impl InternalErrors {
     /// Counts one internal error of `kind`.
     pub fn count(&self, kind: &str) {
         self.counter.with_label_values(&[kind]).inc();
+    }
+
+    /// How many internal errors of `kind` were counted.
+    pub fn get(&self, kind: &str) -> u64 {
+        self.counter.with_label_values(&[kind]).get()
     }
 }

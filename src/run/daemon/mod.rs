@@ -2,6 +2,7 @@
 //! outcomes go to metrics, logs and sinks; `/metrics` serves them. SIGHUP reloads the config
 //! file's targets; SIGTERM/SIGINT stop gracefully.
 
+pub mod guard;
 pub mod internal;
 pub mod observers;
 pub mod schedule;
@@ -17,7 +18,6 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Settings};
 use crate::discovery::metrics::DiscoveryMetrics;
 use crate::discovery::{SourceId, TargetUpdate, UpdateSender};
 use crate::export::OutcomeSink;
@@ -25,6 +25,7 @@ use crate::export::metrics::Metrics;
 use crate::export::server;
 use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::Engine;
+use crate::run::settings::{self, Settings};
 use internal::InternalErrors;
 pub use observers::Observers;
 use schedule::{LoopShared, ScheduleMetrics};
@@ -108,13 +109,16 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
 
     let mut waiting: HashSet<SourceId> = sources.iter().map(|(id, _)| id.clone()).collect();
     waiting.insert(SourceId::Static);
+    let health = Arc::new(guard::LoopHealth::default());
     let shared = Arc::new(LoopShared {
         engine,
         permits: Arc::new(Semaphore::new(settings.concurrency)),
         metrics: schedule_metrics,
         discovery: discovery_metrics.clone(),
-        observers: Arc::new(Observers::new(sinks, internal_errors)),
+        observers: Arc::new(Observers::new(sinks, internal_errors.clone())),
+        internal_errors,
         interval: settings.interval,
+        health: health.clone(),
         epoch: tokio::time::Instant::now(),
     });
     let supervisor =
@@ -124,10 +128,12 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         metrics.clone(),
         ready,
         status,
+        Arc::new(move || health.healthy()),
         limits,
         shutdown.clone(),
     ));
 
+    let mut static_count = settings.targets.len();
     // Moved, not copied: with 10,000 targets every copy costs megabytes.
     send_static(&tx, std::mem::take(&mut settings.targets)).await;
     discovery_metrics
@@ -139,6 +145,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         .map(|(_, start)| start(tx.clone()))
         .collect();
 
+    // SIGHUP's OS handler was installed at startup (`main`), before the config was read.
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
@@ -146,7 +153,13 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => reload(&config_path, &flag_targets, &tx, &discovery_metrics).await,
+            _ = hup.recv() => {
+                let reloaded =
+                    reload(&config_path, &flag_targets, static_count, &tx, &discovery_metrics);
+                if let Some(n) = reloaded.await {
+                    static_count = n;
+                }
+            }
         }
     }
     tracing::info!("shutting down");
@@ -173,20 +186,46 @@ async fn send_static(tx: &UpdateSender, targets: Vec<crate::discovery::target::T
     let _ = tx.send(TargetUpdate::Synced(SourceId::Static)).await;
 }
 
-/// Re-reads the config file's targets; a bad file is logged and the running set kept.
+/// Re-reads the config file's targets; a bad file is logged and the running set kept, and so is
+/// a file that would remove every one of the `running` static targets without saying
+/// `targets: []` (a file truncated to 0 bytes by a half-done write must not stop monitoring).
+/// Returns the new number of static targets when the reload was applied.
 async fn reload(
     path: &Option<PathBuf>,
     flags: &[String],
+    running: usize,
     tx: &UpdateSender,
     metrics: &DiscoveryMetrics,
-) {
-    match config::load(path.as_deref(), flags) {
+) -> Option<usize> {
+    let loaded = settings::load(path.as_deref(), flags).and_then(|s| {
+        if s.targets.is_empty() && running > 0 {
+            let explicit = match path {
+                Some(p) => crate::config::says_no_targets(&crate::config::read(p)?),
+                None => false,
+            };
+            if !explicit {
+                let origin = path.as_deref().map(|p| p.display().to_string());
+                return Err(crate::config::ConfigError::new(
+                    origin.as_deref().unwrap_or("(no config file)"),
+                    "targets",
+                    format!(
+                        "the reload would remove all {running} static targets; write \
+                         `targets: []` to mean that"
+                    ),
+                ));
+            }
+        }
+        Ok(s)
+    });
+    match loaded {
         Ok(settings) => {
+            let n = settings.targets.len();
             tracing::info!(
                 targets = settings.targets.len(),
                 "config reloaded (targets only; other settings need a restart)"
             );
             send_static(tx, settings.targets).await;
+            Some(n)
         }
         Err(err) => {
             metrics
@@ -194,6 +233,7 @@ async fn reload(
                 .with_label_values(&["static", "invalid_config"])
                 .inc();
             tracing::error!(error = %err, "config reload failed; keeping the running targets");
+            None
         }
     }
 }

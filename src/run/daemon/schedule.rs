@@ -29,6 +29,10 @@ pub struct LoopShared {
     pub observers: Arc<Observers>,
     /// Default interval.
     pub interval: Duration,
+    /// edgewatch's own failures (probe-loop panics).
+    pub internal_errors: super::internal::InternalErrors,
+    /// Probe-loop panics, for `/healthz`.
+    pub health: Arc<super::guard::LoopHealth>,
     /// The origin of the start slots (see [`slot`]): when the daemon started.
     pub epoch: Instant,
 }

@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::schedule::{LoopShared, probe_loop};
+use super::guard::guarded_loop;
+use super::schedule::LoopShared;
 use crate::discovery::target::Target;
 use crate::discovery::{SourceId, TargetUpdate};
 
@@ -127,7 +128,7 @@ impl Supervisor {
                 tracing::info!(target = %name, "target added");
             }
             let cancel = CancellationToken::new();
-            self.tasks.spawn(probe_loop(
+            self.tasks.spawn(guarded_loop(
                 target.clone(),
                 self.shared.clone(),
                 cancel.clone(),
