@@ -132,25 +132,37 @@ pub fn validate(file: &ConfigFile, origin: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The ranges of the TLS scan and AWS durations: (field, least, most). Their messages name the
-/// range only ("must be between 1m and 7days"), as they did before the other ranges came.
-pub const SHORT_DURATION_RANGES: &[(&str, Duration, Duration)] = &[
-    ("tls.scan_interval", secs(60), secs(7 * 86_400)),
-    ("tls.scan_deadline", secs(1), secs(600)),
-    ("aws.cache_ttl", secs(10), secs(86_400)),
+/// The ranges of the TLS scan and AWS durations: (field, least, most, the message). Their
+/// messages name the range only, in the words they had before the other ranges came (tests and
+/// users read them).
+pub const SHORT_DURATION_RANGES: &[(&str, Duration, Duration, &str)] = &[
+    (
+        "tls.scan_interval",
+        secs(60),
+        secs(7 * 86_400),
+        "must be between 1m and 7days",
+    ),
+    (
+        "tls.scan_deadline",
+        secs(1),
+        secs(600),
+        "must be between 1s and 10m",
+    ),
+    (
+        "aws.cache_ttl",
+        secs(10),
+        secs(86_400),
+        "must be between 10s and 24h",
+    ),
 ];
 
 fn within(d: Option<Duration>, field: &str) -> Result<(), String> {
-    let (_, lo, hi) = SHORT_DURATION_RANGES
+    let (_, lo, hi, message) = SHORT_DURATION_RANGES
         .iter()
-        .find(|(f, _, _)| *f == field)
+        .find(|(f, _, _, _)| *f == field)
         .expect("every duration field has a range");
     match d {
-        Some(d) if d < *lo || d > *hi => Err(format!(
-            "must be between {} and {}",
-            humantime::format_duration(*lo),
-            humantime::format_duration(*hi)
-        )),
+        Some(d) if d < *lo || d > *hi => Err(message.to_string()),
         _ => Ok(()),
     }
 }
