@@ -18,7 +18,10 @@ pub fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S
 pub fn serialize_timeout_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = s.serialize_map(Some(1))?;
-    map.serialize_entry("timeout_ms", &u64::try_from(d.as_millis()).unwrap_or(u64::MAX))?;
+    map.serialize_entry(
+        "timeout_ms",
+        &u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+    )?;
     map.end()
 }
 
