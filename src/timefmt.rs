@@ -13,6 +13,18 @@ pub fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S
     s.serialize_f64(millis(*d))
 }
 
+/// Serialises a timeout as `{"timeout_ms": 3000}`: whole milliseconds, named like the other
+/// `_ms` fields of the JSON document (not serde's `{"secs", "nanos"}`).
+pub fn serialize_timeout_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(1))?;
+    map.serialize_entry(
+        "timeout_ms",
+        &u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+    )?;
+    map.end()
+}
+
 /// RFC 3339 (UTC, seconds) for Unix seconds; out-of-range values are shown as numbers.
 pub fn rfc3339(unix: i64) -> String {
     match u64::try_from(unix) {
@@ -30,6 +42,14 @@ mod tests {
     #[test]
     fn millis_rounds_to_microseconds() {
         assert_eq!(millis(Duration::from_micros(1500)), 1.5);
+    }
+
+    #[test]
+    fn timeouts_serialise_as_whole_milliseconds() {
+        #[derive(serde::Serialize)]
+        struct Failure(#[serde(serialize_with = "serialize_timeout_ms")] Duration);
+        let json = serde_json::to_string(&Failure(Duration::from_secs(3))).unwrap();
+        assert_eq!(json, r#"{"timeout_ms":3000}"#);
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl HttpObservation {
 pub enum HttpFailure {
     /// No complete response within the timeout.
     #[error("no HTTP response within {0:?}")]
-    Timeout(Duration),
+    Timeout(#[serde(serialize_with = "crate::timefmt::serialize_timeout_ms")] Duration),
     /// The connection closed before a response.
     #[error("connection closed without an HTTP response: {0}")]
     Closed(String),

@@ -56,7 +56,7 @@ pub enum TlsFailure {
     Incompatible(String),
     /// The handshake did not finish within the TLS timeout.
     #[error("TLS handshake timed out after {0:?}")]
-    Timeout(Duration),
+    Timeout(#[serde(serialize_with = "crate::timefmt::serialize_timeout_ms")] Duration),
     /// The probe's overall deadline passed.
     #[error("probe deadline exceeded during the TLS handshake")]
     Deadline,

@@ -125,9 +125,11 @@ impl Stage {
         let dns = DnsServer::start(zone).await.unwrap();
         let ca = pki.write_root_pem();
         let dir = tempfile::tempdir().unwrap();
+        // No TLS scan: these scenarios judge the control plane, and the loopback rustls server
+        // accepts none of the CBC suites the annotated policies list (tests/tls_policy judges that).
         let config = format!(
             "resolver:\n  nameservers: [\"{}\"]\ntimeouts: {{connect: 2s, tls: 2s, http: 2s, \
-             probe: 5s}}\ntls:\n  ca_file: {}\naws:\n  cluster_name: test-cluster\n",
+             probe: 5s}}\ntls:\n  ca_file: {}\n  scan: false\naws:\n  cluster_name: test-cluster\n",
             dns.addr(),
             ca.path().display()
         );
