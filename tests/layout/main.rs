@@ -93,7 +93,11 @@ fn no_module_imports_a_stage_after_its_own() {
         let Some(module) = owner(&src, file) else {
             continue;
         };
-        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().to_string();
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         if NOT_YET_MOVED.iter().any(|(f, _)| *f == rel) {
             continue;
         }
