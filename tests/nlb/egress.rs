@@ -146,7 +146,9 @@ async fn reflector_failures_are_named_and_remembered_briefly() {
 #[tokio::test]
 async fn enrich_fills_only_targets_that_check_the_client_ip() {
     let r = reflector(Answer::CallerIp).await;
-    let egress = EgressEnricher::from_settings(&settings(&r.url, None), None);
+    // Wired as run::app wires it: only when the client_ip judge will look.
+    let egress = EgressEnricher::from_settings(&settings(&r.url, None), None)
+        .only_when(edgewatch::checks::client_ip::will_be_judged);
     let mut off = Target::new("x.example.test", 443, TargetSource::Flag);
     let mut obs = observation();
     egress.enrich(&off, &mut obs).await;

@@ -8,6 +8,19 @@ use prometheus::IntCounterVec;
 
 use super::AwsError;
 
+/// Every (service, operation) the lookups call.
+const OPERATIONS: [(&str, &str); 9] = [
+    ("elbv2", "DescribeLoadBalancers"),
+    ("elbv2", "DescribeTags"),
+    ("elbv2", "DescribeListeners"),
+    ("elbv2", "DescribeListenerCertificates"),
+    ("elbv2", "DescribeTargetGroups"),
+    ("elbv2", "DescribeTargetGroupAttributes"),
+    ("elbv2", "DescribeTargetHealth"),
+    ("route53", "ListHostedZonesByName"),
+    ("route53", "ListResourceRecordSets"),
+];
+
 /// The AWS lookups' own metric, registered when they are built.
 #[derive(Clone)]
 pub struct AwsMetrics {
@@ -15,16 +28,20 @@ pub struct AwsMetrics {
 }
 
 impl AwsMetrics {
-    /// Registers `edgewatch_aws_requests_total{service,operation,result}` in `registry`.
+    /// Registers `edgewatch_aws_requests_total{service,operation,result}` in `registry`, with
+    /// every operation's `ok` series at zero, so `rate()` and `increase()` see the first call
+    /// (and the dashboard shows zero, not "no data", while the AWS checks are off).
     pub fn register(registry: &prometheus::Registry) -> Self {
-        AwsMetrics {
-            requests: crate::registry::counter(
-                registry,
-                "edgewatch_aws_requests_total",
-                "elbv2 and Route 53 API calls, by service, operation and result.",
-                &["service", "operation", "result"],
-            ),
+        let requests = crate::registry::counter(
+            registry,
+            "edgewatch_aws_requests_total",
+            "elbv2 and Route 53 API calls, by service, operation and result.",
+            &["service", "operation", "result"],
+        );
+        for (service, operation) in OPERATIONS {
+            requests.with_label_values(&[service, operation, "ok"]);
         }
+        AwsMetrics { requests }
     }
 
     /// How many calls of `service`'s `operation` ended with `result` so far.
