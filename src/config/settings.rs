@@ -52,8 +52,77 @@ pub struct Settings {
     pub alertmanager_resend: Duration,
     /// Kubernetes discovery.
     pub kubernetes: KubernetesSettings,
+    /// Sharing the fleet between replicas.
+    pub shard: ShardSettings,
+    /// This replica's vantage point (a label value); empty: one vantage point.
+    pub vantage: String,
     /// Static targets (config file, then flags).
     pub targets: Vec<Target>,
+}
+
+/// Sharing the fleet between replicas (`shard:`); see `run::shard`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShardSettings {
+    /// Whether targets are shared through Leases.
+    pub enabled: bool,
+    /// The Leases' namespace; `None`: the pod's own.
+    pub namespace: Option<String>,
+    /// The Lease duration; `None`: derived from the probe intervals.
+    pub lease_duration: Option<Duration>,
+}
+
+/// Longest `shard.lease_duration`: longer leaves a dead replica's targets unprobed for longer.
+pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(3600);
+
+/// Whether `v` can be a `vantage` (a label value on every series and a Lease label): at most 63
+/// characters of `[A-Za-z0-9._-]`, starting and ending alphanumeric (a Kubernetes label value).
+pub fn valid_vantage(v: &str) -> bool {
+    v.is_empty()
+        || (v.len() <= 63
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && v.as_bytes()[0].is_ascii_alphanumeric()
+            && v.as_bytes()[v.len() - 1].is_ascii_alphanumeric())
+}
+
+fn validate_shard(file: &ConfigFile, origin: &str) -> Result<(ShardSettings, String), ConfigError> {
+    let vantage = file.vantage.clone().unwrap_or_default();
+    if !valid_vantage(&vantage) {
+        return Err(ConfigError::new(
+            origin,
+            "vantage",
+            "must be at most 63 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit",
+        ));
+    }
+    let s = &file.shard;
+    if let Some(d) = s.lease_duration
+        && (d < Duration::from_secs(1) || d > MAX_LEASE_DURATION)
+    {
+        return Err(ConfigError::new(
+            origin,
+            "shard.lease_duration",
+            "must be between 1s and 1h",
+        ));
+    }
+    if let Some(ns) = &s.namespace
+        && (ns.is_empty()
+            || ns.len() > 63
+            || !ns
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    {
+        return Err(ConfigError::new(
+            origin,
+            "shard.namespace",
+            "is not a Kubernetes namespace name",
+        ));
+    }
+    let shard = ShardSettings {
+        enabled: s.enabled.unwrap_or(false),
+        namespace: s.namespace.clone(),
+        lease_duration: s.lease_duration,
+    };
+    Ok((shard, vantage))
 }
 
 /// ACM lookups.
@@ -189,6 +258,7 @@ pub fn validate(
             .map_err(|m| ConfigError::new("--target", flag.clone(), m))?;
         targets.push(target);
     }
+    let (shard, vantage) = validate_shard(&file, origin)?;
     if let Some(dup) = static_targets::first_duplicate(&targets) {
         return Err(ConfigError::new(
             origin,
@@ -254,6 +324,8 @@ pub fn validate(
             selector: file.kubernetes.selector.clone(),
             events: file.kubernetes.events.unwrap_or(true),
         },
+        shard,
+        vantage,
         targets,
     })
 }

@@ -58,13 +58,15 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Serves until `shutdown` fires, within `limits`.
+/// Serves until `shutdown` fires, within `limits`; `extra` adds routes (e.g. `/shard`).
 pub async fn serve(
     tcp: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    extra: Router,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    listener::serve(tcp, router(metrics, ready), limits, shutdown).await;
+    let app = router(metrics, ready).merge(extra);
+    listener::serve(tcp, app, limits, shutdown).await;
 }

@@ -6,3 +6,4 @@ pub mod daemon;
 pub mod fdlimit;
 pub mod logfields;
 pub mod once;
+pub mod shard;
