@@ -6,6 +6,7 @@
 //! are printed, not asserted beyond correctness.
 
 mod fleet;
+mod leases;
 #[path = "../support/mod.rs"]
 mod support;
 

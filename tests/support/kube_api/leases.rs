@@ -77,30 +77,30 @@ async fn list(shared: &Arc<Shared>, ns: &str, q: &HashMap<String, String>) -> Re
 }
 
 /// The body's name, or the error to answer.
-fn body_name(body: &Option<Value>) -> Result<String, Response<Body>> {
+fn body_name(body: &Option<Value>) -> Result<String, Box<Response<Body>>> {
     let Some(obj) = body else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "body is not JSON",
-        ));
+        )));
     };
     obj["metadata"]["name"]
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| {
-            error(
+            Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Invalid",
                 "metadata.name is required",
-            )
+            ))
         })
 }
 
 fn create(shared: &Arc<Shared>, ns: &str, body: Option<Value>) -> Response<Body> {
     let name = match body_name(&body) {
         Ok(n) => n,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut obj = body.unwrap_or_default();
     let mut inner = shared.lock();
@@ -142,7 +142,7 @@ fn replace(shared: &Arc<Shared>, ns: &str, name: &str, body: Option<Value>) -> R
                 format!("the name of the object ({n}) does not match the name on the URL ({name})");
             return error(StatusCode::BAD_REQUEST, "BadRequest", &msg);
         }
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     }
     let mut obj = body.unwrap_or_default();
     let mut inner = shared.lock();
