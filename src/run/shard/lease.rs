@@ -278,3 +278,7 @@ impl LeaseKeeper {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;
