@@ -229,6 +229,40 @@ async fn two_vantage_points_each_probe_every_target_once() {
         .text()
         .await
         .unwrap();
+    // SIGTERM: a1 empties its Lease's holder on the way out, so a0 takes its share at once
+    // (without waiting for the Lease to expire), and the other vantage point is untouched.
+    let a1_owned = a1.owned().await;
+    let pid = a1.child.id().unwrap().to_string();
+    let stopped = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    loop {
+        if a0.owned().await.len() == 100 {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "a0 never took a1's share"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "after SIGTERM of a1 ({} targets): a0 owns them {:.2}s later (lease {LEASE}s)",
+        a1_owned.len(),
+        stopped.elapsed().as_secs_f64()
+    );
+    let released = stage.api.leases();
+    let a1_lease = released
+        .iter()
+        .find(|l| l["metadata"]["name"] == "edgewatch-a1")
+        .unwrap();
+    assert!(a1_lease["spec"]["holderIdentity"].is_null(), "{a1_lease}");
+    assert_eq!(b0.owned().await.len() + b1.owned().await.len(), 100);
     assert!(
         metrics.contains("edgewatch_shard_members{replica=\"b1\",vantage=\"us-east-1\"} 2"),
         "{}",
