@@ -2,7 +2,7 @@
 //! certificate is the first annotated ARN, which carries every other annotated ARN, and whose
 //! `SslPolicy` is the annotated one (the controller's default when not annotated).
 
-use super::{CheckName, CheckResult, found_lb, unavailable};
+use super::{CheckName, CheckResult, found_lb_details};
 use crate::discovery::lb_intent::DEFAULT_SSL_POLICY;
 use crate::discovery::target::{ExpectedCert, Target};
 use crate::probe::Observation;
@@ -47,13 +47,9 @@ fn expected(target: &Target) -> Expected {
 
 /// The verdict.
 pub(super) fn judge(target: &Target, obs: &Observation) -> CheckResult {
-    let lb = match found_lb(CHECK, obs) {
-        Ok(lb) => lb,
+    let (lb, details) = match found_lb_details(CHECK, obs) {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let details = match &lb.details {
-        Ok(d) => d,
-        Err(f) => return unavailable(CHECK, f),
     };
     let want = expected(target);
     if target.lb_intent.is_some() && want.certs.is_empty() {

@@ -13,7 +13,7 @@ mod tests;
 use super::{CheckName, CheckResult};
 use crate::discovery::target::Target;
 use crate::probe::Observation;
-use crate::probe::aws::{AwsLookupFailure, AwsObservation, LbFacts, LbSearch};
+use crate::probe::aws::{AwsLookupFailure, AwsObservation, LbDetails, LbFacts, LbSearch};
 
 /// The four verdicts, in report order.
 pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
@@ -55,6 +55,19 @@ fn unavailable(check: CheckName, f: &AwsLookupFailure) -> CheckResult {
         CheckResult::fail(check, "aws_unavailable", reason)
     } else {
         CheckResult::skip(check, "aws_unavailable", reason)
+    }
+}
+
+/// The one load balancer found and what its describes returned, or the result to give when
+/// either is missing (the listener and target-group checks both need both).
+fn found_lb_details(
+    check: CheckName,
+    obs: &Observation,
+) -> Result<(&LbFacts, &LbDetails), CheckResult> {
+    let lb = found_lb(check, obs)?;
+    match &lb.details {
+        Ok(d) => Ok((lb, d)),
+        Err(f) => Err(unavailable(check, f)),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckName, CheckResult, found_lb, unavailable};
+use super::{CheckName, CheckResult, found_lb_details};
 use crate::discovery::lb_intent::LbIntent;
 use crate::discovery::target::Target;
 use crate::probe::Observation;
@@ -16,13 +16,9 @@ const PROXY_V2: &str = "proxy_protocol_v2.enabled";
 
 /// The verdict.
 pub(super) fn judge(target: &Target, obs: &Observation) -> CheckResult {
-    let lb = match found_lb(CHECK, obs) {
-        Ok(lb) => lb,
+    let (lb, details) = match found_lb_details(CHECK, obs) {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let details = match &lb.details {
-        Ok(d) => d,
-        Err(f) => return unavailable(CHECK, f),
     };
     let groups = judged_groups(target, details);
     if groups.is_empty() {
