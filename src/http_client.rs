@@ -6,14 +6,12 @@
 //! is no CA store, which is the case in edgewatch's `scratch` image (tests/image runs `--once`
 //! with an Alertmanager URL in it).
 
-use std::sync::Arc;
-
 /// A reqwest client builder trusting the compiled-in Mozilla roots.
 pub fn builder() -> reqwest::ClientBuilder {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = crate::crypto::provider();
     match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod connslots;
+pub mod crypto;
 pub mod demo;
 pub mod discovery;
 pub mod echo;

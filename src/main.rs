@@ -15,7 +15,8 @@ fn main() -> ExitCode {
     // Before anything opens sockets: the probes (and echo's connections) get every descriptor
     // the hard limit allows.
     edgewatch::run::fdlimit::raise_to_hard_limit();
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // The one crypto provider, installed once, before anything builds a TLS config.
+    edgewatch::crypto::install();
     match cli.command {
         Some(Command::Echo(args)) => {
             return block_on("edgewatch echo", async {

@@ -47,7 +47,16 @@ pub fn judge_endpoint(
             })
             .collect();
     };
-    let leaf = match certinfo::parse(&chain[0]) {
+    // The probe parsed the leaf once; an observation built without it (by hand) is parsed here.
+    let parsed;
+    let leaf = match endpoint.tls.as_ref().and_then(|t| t.leaf.as_ref()) {
+        Some(leaf) => leaf,
+        None => {
+            parsed = certinfo::parse(&chain[0]);
+            &parsed
+        }
+    };
+    let leaf = match leaf {
         Ok(leaf) => leaf,
         Err(e) => {
             return names
@@ -59,10 +68,10 @@ pub fn judge_endpoint(
         }
     };
     vec![
-        ctx.verifier.judge(chain, ctx.now).at(ip),
-        judge_hostname(&target.hostname, &chain[0], &leaf).at(ip),
-        judge_expiry(&leaf, ctx).at(ip),
-        judge_expected(target, &leaf, &obs.acm, ctx.acm_required).at(ip),
+        ctx.verifier.judge_leaf(chain, leaf, ctx.now).at(ip),
+        judge_hostname(&target.hostname, &chain[0], leaf).at(ip),
+        judge_expiry(leaf, ctx).at(ip),
+        judge_expected(target, leaf, &obs.acm, ctx.acm_required).at(ip),
     ]
 }
 
@@ -223,7 +232,10 @@ pub fn judge_consistency(obs: &Observation) -> CheckResult {
         let Some(chain) = served_chain(endpoint) else {
             continue;
         };
-        let fp = hex::encode(certinfo::sha256(chain[0].as_ref()));
+        let fp = match endpoint.tls.as_ref().and_then(|t| t.leaf_facts()) {
+            Some(leaf) => leaf.sha256.clone(),
+            None => hex::encode(certinfo::sha256(chain[0].as_ref())),
+        };
         let addr = endpoint.address.ip().to_string();
         match by_leaf.iter_mut().find(|(f, _)| *f == fp) {
             Some((_, addrs)) => addrs.push(addr),
@@ -290,6 +302,8 @@ mod tests {
             not_after,
             dns_names: vec!["tls-demo.example.com".into()],
             is_ca: false,
+            issuer_der: Vec::new(),
+            key_algorithm: String::new(),
         }
     }
 
@@ -387,5 +401,53 @@ mod tests {
     fn no_expectation_is_a_skip() {
         let r = judge_expected(&target(vec![]), &leaf(NOW), &[], false);
         assert_eq!((r.status, r.reason_code), (Status::Skip, "no_expectation"));
+    }
+
+    #[test]
+    fn the_judges_read_the_leaf_the_probe_parsed_not_the_der_again() {
+        use crate::probe::{DnsObservation, TlsObservation};
+        // rcgen's default validity runs to 4096: the DER itself is far from expiry.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = rcgen::CertificateParams::new(vec!["tls-demo.example.com".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .der()
+            .clone();
+        let mut tls = TlsObservation {
+            version: None,
+            cipher: None,
+            chain: Vec::new(),
+            leaf: None,
+            failure: None,
+            duration: Duration::ZERO,
+        };
+        tls.record_chain(vec![der]);
+        assert_eq!(
+            tls.leaf_facts().map(|f| f.dns_names.clone()),
+            Some(vec!["tls-demo.example.com".to_string()]),
+            "the probe parses the leaf when it records the chain"
+        );
+        // Facts that disagree with the DER: the verdict follows the facts.
+        tls.leaf = Some(Ok(leaf(NOW - 2 * DAY)));
+        let endpoint = EndpointObservation {
+            address: "127.0.0.1:443".parse().unwrap(),
+            connect: Ok(Duration::ZERO),
+            tls: Some(tls),
+            http: None,
+        };
+        let obs = Observation::from_dns(
+            std::time::SystemTime::UNIX_EPOCH,
+            DnsObservation::answered("tls-demo.example.com", vec![endpoint.address.ip()]),
+        );
+        let results = judge_endpoint(&target(vec![]), &endpoint, &obs, &ctx());
+        let expiry = results
+            .iter()
+            .find(|r| r.check == CheckName::CertExpiry)
+            .unwrap();
+        assert_eq!(
+            (expiry.status, expiry.reason_code),
+            (Status::Fail, "expired")
+        );
     }
 }

@@ -72,8 +72,28 @@ impl ChainVerifier {
             .any(|a| a.subject.as_ref() == issuer_der)
     }
 
-    /// Judges `chain` (leaf first) at time `now`.
+    /// Judges `chain` (leaf first) at time `now`, parsing the leaf for the messages when needed.
     pub fn judge(&self, chain: &[CertificateDer<'static>], now: UnixTime) -> CheckResult {
+        let leaf = chain.first().and_then(|der| certinfo::parse(der).ok());
+        self.judge_with(chain, leaf.as_ref(), now)
+    }
+
+    /// [`judge`](Self::judge) with the leaf's facts as the probe parsed them (no second parse).
+    pub fn judge_leaf(
+        &self,
+        chain: &[CertificateDer<'static>],
+        leaf: &certinfo::CertFacts,
+        now: UnixTime,
+    ) -> CheckResult {
+        self.judge_with(chain, Some(leaf), now)
+    }
+
+    fn judge_with(
+        &self,
+        chain: &[CertificateDer<'static>],
+        facts: Option<&certinfo::CertFacts>,
+        now: UnixTime,
+    ) -> CheckResult {
         let check = CheckName::ChainTrusted;
         let Some(leaf) = chain.first() else {
             return CheckResult::skip(check, "no_chain", "the server presented no certificate");
@@ -107,7 +127,7 @@ impl ChainVerifier {
                 self.verified.remember(key, chain);
                 passed()
             }
-            Err(err) => self.explain(err, chain, now),
+            Err(err) => self.explain(err, chain, facts, now),
         }
     }
 
@@ -115,12 +135,12 @@ impl ChainVerifier {
         &self,
         err: webpki::Error,
         chain: &[CertificateDer<'static>],
+        leaf: Option<&certinfo::CertFacts>,
         now: UnixTime,
     ) -> CheckResult {
         use webpki::Error as E;
         let check = CheckName::ChainTrusted;
-        let leaf = certinfo::parse(&chain[0]).ok();
-        let subject = leaf.as_ref().map(|f| f.subject.clone()).unwrap_or_default();
+        let subject = leaf.map(|f| f.subject.clone()).unwrap_or_default();
         let (code, reason) = match err {
             E::CertExpired { .. } => ("expired", expired_member(chain, now, true)),
             E::CertNotValidYet { .. } => ("not_yet_valid", expired_member(chain, now, false)),
@@ -137,7 +157,7 @@ impl ChainVerifier {
                     "`{subject}` is not a TLS server certificate: its extended key usage does not allow serverAuth"
                 ),
             ),
-            E::UnknownIssuer => self.unknown_issuer(chain, leaf.as_ref()),
+            E::UnknownIssuer => self.unknown_issuer(chain, leaf),
             // A chain longer (or with more candidate paths) than a verifier will follow, like a
             // server sending 200 certificates: no client would trust it either.
             E::MaximumPathDepthExceeded
@@ -179,20 +199,17 @@ impl ChainVerifier {
                 ),
             );
         }
-        let top = chain.last().and_then(|c| certinfo::parse(c).ok());
-        if chain.len() == 1 {
-            let issuer_known =
-                issuer_subject_der(&chain[0]).is_some_and(|d| self.knows_subject(&d));
-            if !issuer_known {
-                return (
-                    "missing_intermediate",
-                    format!(
-                        "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: {TRUST_HINT}",
-                        leaf.subject, leaf.issuer
-                    ),
-                );
-            }
+        if chain.len() == 1 && !self.knows_subject(&leaf.issuer_der) {
+            return (
+                "missing_intermediate",
+                format!(
+                    "server sent only its leaf `{}`; its issuer `{}` is neither sent nor a trusted root: the server may be missing its intermediate, or the issuer is a private CA: {TRUST_HINT}",
+                    leaf.subject, leaf.issuer
+                ),
+            );
         }
+        // The top of a longer chain is read only here, on this failure path.
+        let top = chain[1..].last().and_then(|c| certinfo::parse(c).ok());
         let top_issuer = top.map(|t| t.issuer).unwrap_or_else(|| leaf.issuer.clone());
         (
             "unknown_issuer",
@@ -201,12 +218,6 @@ impl ChainVerifier {
             ),
         )
     }
-}
-
-fn issuer_subject_der(der: &CertificateDer<'_>) -> Option<Vec<u8>> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    Some(cert.issuer().as_raw().to_vec())
 }
 
 /// Names the first certificate in `chain` outside its validity period at `now`.

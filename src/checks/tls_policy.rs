@@ -240,8 +240,8 @@ fn describe_weak(s: &Suite) -> String {
 
 /// The served key's type: from the leaf the probe saw, else from the suites the server accepted.
 fn key_type(endpoint: &EndpointObservation, scan: &TlsScan) -> Option<Auth> {
-    let leaf = endpoint.tls.as_ref().and_then(|t| t.chain.first());
-    if let Some(kind) = leaf.and_then(|d| leaf_key_type(d)) {
+    let leaf = endpoint.tls.as_ref().and_then(|t| t.leaf_facts());
+    if let Some(kind) = leaf.and_then(|f| leaf_key_type(&f.key_algorithm)) {
         return Some(kind);
     }
     let accepted: Vec<Auth> = scan.accepted.iter().map(|a| a.suite.auth).collect();
@@ -250,15 +250,9 @@ fn key_type(endpoint: &EndpointObservation, scan: &TlsScan) -> Option<Auth> {
         .find(|k| accepted.contains(k))
 }
 
-fn leaf_key_type(der: &[u8]) -> Option<Auth> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    match cert
-        .public_key()
-        .algorithm
-        .algorithm
-        .to_id_string()
-        .as_str()
-    {
+/// The key type of a SubjectPublicKeyInfo algorithm OID (as the probe recorded it).
+fn leaf_key_type(oid: &str) -> Option<Auth> {
+    match oid {
         "1.2.840.10045.2.1" => Some(Auth::Ecdsa),
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => Some(Auth::Rsa),
         _ => None,

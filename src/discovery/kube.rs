@@ -91,8 +91,9 @@ pub async fn client(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
 ) -> Result<kube::Client, Error> {
-    // kube's rustls needs a process-wide provider; main installs the same one (a no-op then).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // kube's rustls uses the process-wide provider: `main` installs it at startup; a caller that
+    // did not start in main (a test) gets it installed here, once.
+    crate::crypto::install();
     let options = KubeConfigOptions {
         context,
         ..Default::default()

@@ -104,9 +104,17 @@ fn endpoint_json(e: &EndpointObservation) -> Value {
         .map(|t| {
             t.chain
                 .iter()
-                .map(|der| match certinfo::parse(der) {
-                    Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
-                    Err(err) => json!({"error": err}),
+                .enumerate()
+                .map(|(i, der)| {
+                    // The leaf was parsed by the probe; the rest of the chain only here.
+                    let parsed = match (i, &t.leaf) {
+                        (0, Some(leaf)) => leaf.clone(),
+                        _ => certinfo::parse(der),
+                    };
+                    match parsed {
+                        Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
+                        Err(err) => json!({"error": err}),
+                    }
                 })
                 .collect()
         })
@@ -288,7 +296,7 @@ fn endpoint_line(e: &EndpointObservation) -> String {
         (Err(f), _) => line.push_str(&format!(" connect failed: {f}")),
         (Ok(_), Some(tls)) if tls.failure.is_none() => {
             line.push_str(&format!(" {}", tls.version.as_deref().unwrap_or("?")));
-            if let Some(leaf) = tls.chain.first().and_then(|d| certinfo::parse(d).ok()) {
+            if let Some(leaf) = tls.leaf_facts() {
                 line.push_str(&format!(
                     "  {}  until {}",
                     leaf.subject,

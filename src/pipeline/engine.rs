@@ -55,9 +55,9 @@ pub struct Engine {
     tls_floor: crate::checks::tls_policy::TlsFloor,
 }
 
-/// The crypto provider edgewatch uses everywhere (aws-lc-rs, rustls' default).
+/// The crypto provider edgewatch uses everywhere (aws-lc-rs; see [`crate::crypto`]).
 pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    crate::crypto::provider()
 }
 
 impl Engine {

@@ -1,5 +1,7 @@
 //! Facts about one certificate, read with x509-parser: names, serial, validity, fingerprints.
-//! Used by the judges (messages, expected-certificate matching) and by the report.
+//! The probe parses the served leaf once per handshake (`TlsObservation::leaf`); the judges
+//! (messages, expiry, expected-certificate matching, the key type) and the exporters (metrics,
+//! report, status page) read those facts instead of parsing the DER again.
 
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
@@ -27,6 +29,12 @@ pub struct CertFacts {
     pub dns_names: Vec<String>,
     /// Whether basicConstraints says CA.
     pub is_ca: bool,
+    /// The issuer's name as DER (tells a missing intermediate from an unknown root). Not in JSON.
+    #[serde(skip)]
+    pub issuer_der: Vec<u8>,
+    /// The SubjectPublicKeyInfo algorithm OID, dotted (`1.2.840.10045.2.1` is EC). Not in JSON.
+    #[serde(skip)]
+    pub key_algorithm: String,
 }
 
 impl CertFacts {
@@ -70,20 +78,17 @@ pub fn parse(der: &CertificateDer<'_>) -> Result<CertFacts, String> {
         not_after: cert.validity().not_after.timestamp(),
         dns_names,
         is_ca: cert.is_ca(),
+        issuer_der: cert.issuer().as_raw().to_vec(),
+        key_algorithm: cert.public_key().algorithm.algorithm.to_id_string(),
     })
 }
 
 /// (notBefore, notAfter) of `der`, Unix seconds: [`parse`] without the names and digests, for
-/// callers on every probe that need only the validity (metrics, the verified-chain memo).
+/// the verified-chain memo (which reads every certificate of a chain the first time it verifies).
 pub fn validity(der: &CertificateDer<'_>) -> Option<(i64, i64)> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
     let v = cert.validity();
     Some((v.not_before.timestamp(), v.not_after.timestamp()))
-}
-
-/// `notAfter` of `der`, Unix seconds (see [`validity`]).
-pub fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
-    validity(der).map(|(_, not_after)| not_after)
 }
 
 /// Lowercase hex of a serial's bytes without leading zero bytes or nibbles.

@@ -14,6 +14,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use serde::Serialize;
 use tokio::net::TcpStream;
+
+use super::certinfo::{self, CertFacts};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -28,6 +30,10 @@ pub struct TlsObservation {
     /// The chain as presented, leaf first (DER). Empty when the handshake failed early.
     #[serde(skip)]
     pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf (`chain[0]`) parsed once, here, for every judge and exporter; `Err` says why it
+    /// is not a certificate. `None` when no certificate was presented.
+    #[serde(skip)]
+    pub leaf: Option<Result<CertFacts, String>>,
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
@@ -36,6 +42,19 @@ pub struct TlsObservation {
         serialize_with = "crate::timefmt::serialize_ms"
     )]
     pub duration: Duration,
+}
+
+impl TlsObservation {
+    /// Records the chain as presented and parses its leaf: the one x509 parse of the leaf.
+    pub fn record_chain(&mut self, chain: Vec<CertificateDer<'static>>) {
+        self.leaf = chain.first().map(certinfo::parse);
+        self.chain = chain;
+    }
+
+    /// The parsed leaf, when one was presented and parses.
+    pub fn leaf_facts(&self) -> Option<&CertFacts> {
+        self.leaf.as_ref().and_then(|l| l.as_ref().ok())
+    }
 }
 
 /// Why a TLS handshake failed.
@@ -141,6 +160,7 @@ pub async fn handshake(
         version: None,
         cipher: None,
         chain: Vec::new(),
+        leaf: None,
         failure: None,
         duration: Duration::ZERO,
     };
@@ -176,10 +196,11 @@ pub async fn handshake(
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("{:?}", s.suite()))
             });
-            obs.chain = conn
-                .peer_certificates()
-                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-                .unwrap_or_default();
+            obs.record_chain(
+                conn.peer_certificates()
+                    .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+                    .unwrap_or_default(),
+            );
             (obs, Some(stream))
         }
     }

@@ -16,7 +16,9 @@ use crate::export::latest::LatestOutcomes;
 use crate::export::metrics::Metrics;
 use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::{Engine, EngineError};
+#[cfg(feature = "aws")]
 use crate::probe::acm::{AcmEnricher, AcmMetrics};
+#[cfg(feature = "aws")]
 use crate::probe::aws::{AwsEnricher, AwsMetrics};
 use crate::probe::tls_scan::{ScanSettings, TlsScanEnricher};
 use crate::run::daemon::internal::InternalErrors;
@@ -55,10 +57,40 @@ pub fn load_settings(args: &ProbeArgs) -> Result<Settings, ConfigError> {
     for path in &args.ca_files {
         settings.extra_anchors.extend(read_ca_file(path)?);
     }
+    #[cfg(not(feature = "aws"))]
+    refuse_aws(&settings, args)?;
     settings.aws.enabled |= args.aws;
     // The AWS checks are about the same resources as the ACM ones: one switch turns both on.
     settings.acm.enabled |= settings.aws.enabled;
     Ok(settings)
+}
+
+/// Without the `aws` cargo feature there is no AWS SDK in the binary: turning the ACM or AWS
+/// lookups on is a configuration error (exit 2), not checks that quietly skip.
+#[cfg(not(feature = "aws"))]
+fn refuse_aws(settings: &Settings, args: &ProbeArgs) -> Result<(), ConfigError> {
+    let (origin, field) = if args.aws {
+        ("--aws".to_string(), "")
+    } else if settings.aws.enabled || settings.acm.enabled {
+        let origin = args.config.as_deref().map_or_else(
+            || "(no config file)".to_string(),
+            |p| p.display().to_string(),
+        );
+        let field = if settings.aws.enabled {
+            "aws.enabled"
+        } else {
+            "acm.enabled"
+        };
+        (origin, field)
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::new(
+        &origin,
+        field,
+        "this edgewatch was built without the `aws` feature (no AWS SDK), so it cannot ask ACM, \
+         elbv2 or Route 53; turn this off, or use a build with default features",
+    ))
 }
 
 /// Reads one `--ca-file` bundle; errors name the flag and the file.
@@ -108,7 +140,20 @@ pub fn engine(
     registry: &prometheus::Registry,
     once: bool,
 ) -> Result<Engine, EngineError> {
-    let engine = Engine::new(settings.engine())?
+    let engine = with_aws(Engine::new(settings.engine())?, settings, registry).with_enricher(
+        crate::probe::egress::enricher(
+            &settings.client_ip,
+            settings.probe.source_ip,
+            crate::checks::client_ip::will_be_judged,
+        ),
+    );
+    Ok(with_tls_scan(engine, settings, once))
+}
+
+/// The ACM and AWS enrichers, their request counters in `registry` (the `aws` feature).
+#[cfg(feature = "aws")]
+fn with_aws(engine: Engine, settings: &Settings, registry: &prometheus::Registry) -> Engine {
+    engine
         .with_enricher(Arc::new(AcmEnricher::from_settings(
             &settings.acm,
             AcmMetrics::register(registry),
@@ -117,12 +162,12 @@ pub fn engine(
             &settings.aws,
             AwsMetrics::register(registry),
         )))
-        .with_enricher(crate::probe::egress::enricher(
-            &settings.client_ip,
-            settings.probe.source_ip,
-            crate::checks::client_ip::will_be_judged,
-        ));
-    Ok(with_tls_scan(engine, settings, once))
+}
+
+/// Without the `aws` feature there are no AWS enrichers (`load_settings` refuses to turn them on).
+#[cfg(not(feature = "aws"))]
+fn with_aws(engine: Engine, _: &Settings, _: &prometheus::Registry) -> Engine {
+    engine
 }
 
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).

@@ -1,7 +1,7 @@
 //! The layout's rules, checked by reading the `crate::` paths in `src/`: data flows
 //! discover → probe → judge → pipeline → export → run, and no module names a stage after its own
 //! (so there are no cycles between the top-level modules either). Small shared helpers
-//! (`timefmt`, `registry`, `textsafe`, `connslots`, `http_client`) sit below every stage; `cli` (the command line) is read only by `run` and `main`.
+//! (`timefmt`, `registry`, `textsafe`, `connslots`, `http_client`, `crypto`) sit below every stage; `cli` (the command line) is read only by `run` and `main`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ const RANKS: &[(&str, u8)] = &[
     ("textsafe", 0),
     ("connslots", 0),
     ("http_client", 0),
+    ("crypto", 0),
     ("config", 1),
     ("discovery", 2),
     ("probe", 3),
@@ -114,6 +115,7 @@ fn src_has_only_small_shared_files_at_the_top() {
         [
             "cli.rs",
             "connslots.rs",
+            "crypto.rs",
             "http_client.rs",
             "lib.rs",
             "main.rs",

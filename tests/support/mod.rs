@@ -26,6 +26,7 @@ pub mod dns;
 pub mod hostile;
 pub mod kube_api;
 pub mod monitoring_tools;
+#[cfg(feature = "aws")]
 pub mod moto;
 pub mod pki;
 pub mod prober;

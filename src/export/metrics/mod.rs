@@ -16,7 +16,6 @@ use crate::checks::Status;
 use crate::discovery::target::Target;
 use crate::export::OutcomeSink;
 use crate::pipeline::outcome::Outcome;
-use crate::probe::certinfo;
 use crate::registry::{counter, register};
 
 /// The outcome exporter: per-target series (written as text, see `per_target`) and the fleet
@@ -150,14 +149,9 @@ impl Metrics {
         if let Some(obs) = &outcome.observation {
             now.certs.reserve_exact(obs.endpoints.len());
             for e in &obs.endpoints {
-                if let Some(not_after) = e
-                    .tls
-                    .as_ref()
-                    .and_then(|t| t.chain.first())
-                    .and_then(certinfo::not_after)
-                {
+                if let Some(leaf) = e.tls.as_ref().and_then(|t| t.leaf_facts()) {
                     let address = per_target::Address(Some(e.address.ip()));
-                    now.certs.push((address, not_after as f64));
+                    now.certs.push((address, leaf.not_after as f64));
                 }
             }
             now.phases = phase_durations(obs);

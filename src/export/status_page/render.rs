@@ -226,12 +226,8 @@ fn endpoint_row(out: &mut String, e: &EndpointObservation, now: SystemTime) {
         },
         (Ok(_), None) => String::new(),
     };
-    let leaf = e
-        .tls
-        .as_ref()
-        .and_then(|t| t.chain.first())
-        .and_then(|der| certinfo::parse(der).ok());
-    let (subject, days) = match &leaf {
+    let leaf = e.tls.as_ref().and_then(|t| t.leaf_facts());
+    let (subject, days) = match leaf {
         Some(f) => (escape(&f.subject), days_left(f.not_after, now)),
         None => (String::new(), String::new()),
     };
@@ -270,11 +266,10 @@ fn passing_table(out: &mut String, passing: &[&Latest], now: SystemTime) {
         let t = &l.outcome.target;
         let obs = l.outcome.observation.as_ref();
         let addresses = obs.map_or(0, |o| o.endpoints.len());
-        let leaves: Vec<certinfo::CertFacts> = obs
+        let leaves: Vec<&certinfo::CertFacts> = obs
             .into_iter()
             .flat_map(|o| &o.endpoints)
-            .filter_map(|e| e.tls.as_ref()?.chain.first())
-            .filter_map(|der| certinfo::parse(der).ok())
+            .filter_map(|e| e.tls.as_ref()?.leaf_facts())
             .collect();
         let subjects: BTreeSet<&str> = leaves.iter().map(|f| f.subject.as_str()).collect();
         let subjects: Vec<String> = subjects.into_iter().map(escape).collect();

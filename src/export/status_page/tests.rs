@@ -37,13 +37,15 @@ fn outcome(name: &str, source: TargetSource, leaf_cn: &str, results: Vec<CheckRe
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let mut obs =
         Observation::from_dns(now(), DnsObservation::answered(&target.hostname, vec![ip]));
+    let leaf = cert(leaf_cn, 40);
     obs.endpoints.push(EndpointObservation {
         address: SocketAddr::new(ip, 443),
         connect: Ok(Duration::from_millis(1)),
         tls: Some(TlsObservation {
             version: Some("TLSv1.3".into()),
             cipher: None,
-            chain: vec![cert(leaf_cn, 40)],
+            leaf: Some(crate::probe::certinfo::parse(&leaf)),
+            chain: vec![leaf],
             failure: None,
             duration: Duration::ZERO,
         }),

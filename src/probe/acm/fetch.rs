@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 
 use super::AcmError;
 use super::arn::CertArn;
-use super::error::classify;
+use super::classify::classify;
 use super::metrics::AcmMetrics;
 use crate::probe::certinfo;
 use crate::probe::{AcmCertificate, AcmDomainValidation};

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{Action, TargetGroup};
 
+use super::classify::classify;
 use super::counter::Counted;
 use super::counter::FailedCall;
-use super::error::classify;
 use super::model::{
     LbDetails, LbSummary, ListenerFacts, Outside, TargetGroupFacts, TargetHealthFacts,
     normalise_lb_name,

@@ -4,8 +4,8 @@
 
 use aws_sdk_route53::Client;
 
+use super::classify::classify;
 use super::counter::{Counted, FailedCall};
-use super::error::classify;
 use super::model::{DnsRecordFacts, Outside, normalise_lb_name};
 
 /// Zones read at most (100 a page): a bound on a runaway pagination.

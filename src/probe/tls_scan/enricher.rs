@@ -209,6 +209,7 @@ mod tests {
                 version: None,
                 cipher: None,
                 chain: vec![CertificateDer::from(leaf.to_vec())],
+                leaf: None,
                 failure: None,
                 duration: Duration::ZERO,
             }),
