@@ -3,6 +3,8 @@
 
 pub mod acm;
 pub mod aws;
+// The single-flight cache serves the ACM and AWS lookups only.
+#[cfg(feature = "aws")]
 pub(crate) mod cache;
 pub mod certinfo;
 pub mod descriptors;

@@ -298,3 +298,42 @@ fn kube_settings(args: &ProbeArgs, settings: &Settings) -> Option<KubernetesSett
     }
     k.enabled.then_some(k)
 }
+
+#[cfg(all(test, not(feature = "aws")))]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    fn load(args: &[&str]) -> Result<super::Settings, crate::config::ConfigError> {
+        let cli =
+            Cli::try_parse_from([&["edgewatch", "--target", "app.example.test"], args].concat())
+                .expect("arguments parse");
+        super::load_settings(&cli.probe)
+    }
+
+    #[test]
+    fn without_the_aws_feature_turning_acm_or_aws_on_is_a_config_error_naming_the_switch() {
+        assert!(load(&[]).is_ok(), "AWS off: builds and loads as usual");
+        let err = load(&["--aws"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--aws") && err.contains("without the `aws` feature"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for (yaml, field) in [
+            ("acm:\n  enabled: true\n", "acm.enabled"),
+            ("aws:\n  enabled: true\n", "aws.enabled"),
+        ] {
+            let path = dir.path().join("edgewatch.yaml");
+            std::fs::write(&path, yaml).unwrap();
+            let err = load(&["--config", path.to_str().unwrap()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(field) && err.contains("`aws` feature"),
+                "{err}"
+            );
+        }
+    }
+}
