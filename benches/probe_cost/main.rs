@@ -110,7 +110,7 @@ pub fn free_port() -> String {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let role = args.get(1).map(String::as_str).unwrap_or("");
-    edgewatch::crypto::install();
+    ::edgewatch::crypto::install();
     match role {
         "serve" => current_thread_or_multi(true).block_on(server::serve(
             Path::new(&args[2]),
