@@ -1,12 +1,12 @@
 //! `AcmLookup` against moto: what is fetched, from which region, how often, and how failures
 //! are reported and bounded in time.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{future, ProvideCredentials};
+use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_acm::config::SharedCredentialsProvider;
 use edgewatch::probe::acm::AcmClientOptions;
 use edgewatch::probe::certinfo;
