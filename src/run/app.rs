@@ -43,6 +43,9 @@ pub enum AppError {
     /// The daemon failed to start.
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+    /// The `--once` report could not be written (stdout closed).
+    #[error("cannot write the report: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
@@ -148,7 +151,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         None => None,
     };
     if args.once {
-        return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
+        return run_once(&args, settings, engine, notifier.as_deref(), kube).await;
     }
     let latest = Arc::new(LatestOutcomes::new());
     let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
@@ -194,7 +197,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
 async fn run_once(
     args: &ProbeArgs,
     settings: Settings,
-    engine: &Engine,
+    engine: Arc<Engine>,
     notifier: Option<&Notifier>,
     kube: Option<(::kube::Client, KubernetesSettings)>,
 ) -> Result<u8, AppError> {
@@ -215,11 +218,17 @@ async fn run_once(
     if targets.is_empty() {
         return Err(AppError::NoTargets);
     }
-    let outcomes = once::probe_all(engine, targets, settings.concurrency).await;
+    // Written as results arrive; stdout buffered so a line is not a write(2).
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let format = once::format(args.output);
+    let concurrency = settings.concurrency;
+    let pass = once::probe_and_report(engine, targets, concurrency, format, out, notifier.is_some())
+        .await
+        .map_err(AppError::Output)?;
     if let Some(notifier) = notifier {
-        notifier.notify_once(&outcomes).await;
+        notifier.notify_once(&pass.failing).await;
     }
-    Ok(once::print_report(&outcomes, args.output) as u8)
+    Ok(once::exit_code(&pass.tally) as u8)
 }
 
 /// Adds the TLS scan behind `tls_policy` (unless `tls.scan: false`). `--once` waits for its

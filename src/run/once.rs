@@ -1,18 +1,28 @@
 //! `--once`: probe every target one time (same engine as the daemon), print the report, and
 //! return the exit code: 0 when no check failed, 1 otherwise.
+//!
+//! The report is written as results arrive, in target-name order, so memory does not grow with
+//! the fleet: each probe runs in its own task (as in the daemon, so one probe's CPU work never
+//! delays the timing of another), renders its part of the report there and drops the
+//! observation; only rendered parts that wait for an earlier, slower target are held, at most
+//! [`reorder_window`] of them.
 
-use std::io::IsTerminal;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
 
+use crate::checks::Status;
 use crate::cli::OutputFormat;
 use crate::discovery::target::Target;
-use crate::export::report::{self, Style};
+use crate::export::report::stream::{Entry, Format, ReportWriter, Tally};
+use crate::export::report::Style;
 use crate::pipeline::engine::Engine;
 use crate::pipeline::outcome::Outcome;
 
-/// Probes `targets` with at most `concurrency` at once; outcomes in target-name order.
+/// Probes `targets` with at most `concurrency` at once; outcomes in target-name order. Holds
+/// every outcome: for small sets (the demo); `--once` streams with [`probe_and_report`].
 pub async fn probe_all(engine: &Engine, targets: Vec<Target>, concurrency: usize) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = stream::iter(targets)
         .map(|t| engine.run(Arc::new(t)))
@@ -23,23 +33,110 @@ pub async fn probe_all(engine: &Engine, targets: Vec<Target>, concurrency: usize
     outcomes
 }
 
-/// Prints the report to stdout and returns the exit code.
-pub fn print_report(outcomes: &[Outcome], format: OutputFormat) -> i32 {
-    match format {
-        OutputFormat::Json => {
-            let doc = report::to_json(outcomes);
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        }
-        OutputFormat::Text => {
-            let style = Style {
-                colour: std::io::stdout().is_terminal(),
+/// The report format for `--output` (colour only on a terminal).
+pub fn format(output: OutputFormat) -> Format {
+    match output {
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Text => Format::Text(Style {
+            colour: std::io::stdout().is_terminal(),
+        }),
+    }
+}
+
+/// How many targets may be started past the first one not yet written: the in-flight probes
+/// plus as many rendered parts waiting behind a slow one.
+pub fn reorder_window(concurrency: usize) -> usize {
+    concurrency.max(1) * 2
+}
+
+/// What [`probe_and_report`] returns besides the written report.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// The report's counts.
+    pub tally: Tally,
+    /// The failing targets with their failed checks only (no observation), when asked for
+    /// (Alertmanager needs them); empty otherwise.
+    pub failing: Vec<Outcome>,
+}
+
+/// One target's result as its task hands it back.
+struct Done {
+    index: usize,
+    entry: Entry,
+    failing: Option<Outcome>,
+}
+
+/// Probes every target (at most `concurrency` at once) and writes the report to `out` in
+/// target-name order as results arrive. `keep_failing`: also return the failing targets' failed
+/// checks (for Alertmanager).
+pub async fn probe_and_report<W: Write>(
+    engine: Arc<Engine>,
+    mut targets: Vec<Target>,
+    concurrency: usize,
+    format: Format,
+    out: W,
+    keep_failing: bool,
+) -> std::io::Result<Pass> {
+    let concurrency = concurrency.max(1);
+    let window = reorder_window(concurrency);
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut pending = targets.into_iter().enumerate();
+    let mut in_flight = FuturesUnordered::new();
+    let mut waiting: BTreeMap<usize, Entry> = BTreeMap::new();
+    let mut writer = ReportWriter::start(out, format)?;
+    let mut failing = Vec::new();
+    let (mut started, mut written) = (0usize, 0usize);
+    loop {
+        while in_flight.len() < concurrency && started < written + window {
+            let Some((index, target)) = pending.next() else {
+                break;
             };
-            print!("{}", report::to_text(outcomes, style));
+            let engine = engine.clone();
+            in_flight.push(tokio::spawn(async move {
+                let outcome = engine.run(Arc::new(target)).await;
+                let entry = Entry::render(&outcome, format);
+                let failing = (keep_failing && !outcome.ok()).then(|| failed_only(outcome));
+                Done {
+                    index,
+                    entry,
+                    failing,
+                }
+            }));
+            started += 1;
+        }
+        let Some(joined) = in_flight.next().await else {
+            break;
+        };
+        let done = match joined {
+            Ok(done) => done,
+            // A panicking probe is a bug: surface it as before, not as a missing target.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        failing.extend(done.failing);
+        waiting.insert(done.index, done.entry);
+        while let Some(entry) = waiting.remove(&written) {
+            writer.write(&entry)?;
+            written += 1;
         }
     }
-    if outcomes.iter().all(Outcome::ok) {
-        0
-    } else {
-        1
+    let tally = writer.finish()?;
+    Ok(Pass { tally, failing })
+}
+
+/// The outcome without its observation and with its failed checks only: what an alert needs.
+fn failed_only(outcome: Outcome) -> Outcome {
+    Outcome {
+        target: outcome.target,
+        observation: None,
+        results: outcome
+            .results
+            .into_iter()
+            .filter(|r| r.status == Status::Fail)
+            .collect(),
     }
+}
+
+/// The exit code for a pass: 0 when no check failed, 1 otherwise.
+pub fn exit_code(tally: &Tally) -> i32 {
+    if tally.ok() { 0 } else { 1 }
 }
