@@ -221,7 +221,8 @@ async fn run_once(
     // Written as results arrive; stdout buffered so a line is not a write(2).
     let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let format = once::format(args.output);
-    let concurrency = settings.concurrency;
+    let configured = settings.concurrency_set.then_some(settings.concurrency);
+    let concurrency = once::default_concurrency(configured, settings.concurrency);
     let pass = once::probe_and_report(engine, targets, concurrency, format, out, notifier.is_some())
         .await
         .map_err(AppError::Output)?;

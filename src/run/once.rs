@@ -43,6 +43,20 @@ pub fn format(output: OutputFormat) -> Format {
     }
 }
 
+/// The most probes `--once` runs at once unless `concurrency` is set. The daemon's default is
+/// sized so that probes due every interval start on time; a single pass has no interval, and
+/// thousands of handshakes started in one burst only queue behind each other on the CPU (their
+/// phase timings then measure the queue), cost more per probe and hold a socket and TLS state
+/// each. A few hundred keep loopback and real fleets busy; slow or silent targets hold a slot
+/// until their deadline, so a pass over many dead targets takes longer (set `concurrency`).
+pub const ONCE_DEFAULT_CONCURRENCY: usize = 256;
+
+/// `--once`'s concurrency: the configured one, else the daemon's default capped at
+/// [`ONCE_DEFAULT_CONCURRENCY`].
+pub fn default_concurrency(configured: Option<usize>, daemon_default: usize) -> usize {
+    configured.unwrap_or(daemon_default.min(ONCE_DEFAULT_CONCURRENCY))
+}
+
 /// How many targets may be started past the first one not yet written: the in-flight probes
 /// plus as many rendered parts waiting behind a slow one.
 pub fn reorder_window(concurrency: usize) -> usize {
