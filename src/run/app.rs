@@ -223,7 +223,11 @@ async fn run_once(
     let format = once::format(args.output);
     let configured = settings.concurrency_set.then_some(settings.concurrency);
     let concurrency = once::default_concurrency(configured, settings.concurrency);
-    let pass = once::probe_and_report(engine, targets, concurrency, format, out, notifier.is_some())
+    let probe = move |t: Arc<crate::discovery::target::Target>| {
+        let engine = engine.clone();
+        async move { engine.run(t).await }
+    };
+    let pass = once::probe_and_report(probe, targets, concurrency, format, out, notifier.is_some())
         .await
         .map_err(AppError::Output)?;
     if let Some(notifier) = notifier {

@@ -71,6 +71,9 @@ pub struct Pass {
     /// The failing targets with their failed checks only (no observation), when asked for
     /// (Alertmanager needs them); empty otherwise.
     pub failing: Vec<Outcome>,
+    /// The most rendered targets held at once, waiting for an earlier one (never more than
+    /// [`reorder_window`]).
+    pub most_waiting: usize,
 }
 
 /// One target's result as its task hands it back.
@@ -80,17 +83,22 @@ struct Done {
     failing: Option<Outcome>,
 }
 
-/// Probes every target (at most `concurrency` at once) and writes the report to `out` in
-/// target-name order as results arrive. `keep_failing`: also return the failing targets' failed
-/// checks (for Alertmanager).
-pub async fn probe_and_report<W: Write>(
-    engine: Arc<Engine>,
+/// Probes every target (at most `concurrency` at once, each with `probe` in its own task) and
+/// writes the report to `out` in target-name order as results arrive. `keep_failing`: also
+/// return the failing targets' failed checks (for Alertmanager).
+pub async fn probe_and_report<W, P, F>(
+    probe: P,
     mut targets: Vec<Target>,
     concurrency: usize,
     format: Format,
     out: W,
     keep_failing: bool,
-) -> std::io::Result<Pass> {
+) -> std::io::Result<Pass>
+where
+    W: Write,
+    P: Fn(Arc<Target>) -> F,
+    F: Future<Output = Outcome> + Send + 'static,
+{
     let concurrency = concurrency.max(1);
     let window = reorder_window(concurrency);
     targets.sort_by(|a, b| a.name.cmp(&b.name));
@@ -98,16 +106,16 @@ pub async fn probe_and_report<W: Write>(
     let mut in_flight = FuturesUnordered::new();
     let mut waiting: BTreeMap<usize, Entry> = BTreeMap::new();
     let mut writer = ReportWriter::start(out, format)?;
-    let mut failing = Vec::new();
+    let mut pass = Pass::default();
     let (mut started, mut written) = (0usize, 0usize);
     loop {
         while in_flight.len() < concurrency && started < written + window {
             let Some((index, target)) = pending.next() else {
                 break;
             };
-            let engine = engine.clone();
+            let probing = probe(Arc::new(target));
             in_flight.push(tokio::spawn(async move {
-                let outcome = engine.run(Arc::new(target)).await;
+                let outcome = probing.await;
                 let entry = Entry::render(&outcome, format);
                 let failing = (keep_failing && !outcome.ok()).then(|| failed_only(outcome));
                 Done {
@@ -126,15 +134,16 @@ pub async fn probe_and_report<W: Write>(
             // A panicking probe is a bug: surface it as before, not as a missing target.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        failing.extend(done.failing);
+        pass.failing.extend(done.failing);
         waiting.insert(done.index, done.entry);
+        pass.most_waiting = pass.most_waiting.max(waiting.len());
         while let Some(entry) = waiting.remove(&written) {
             writer.write(&entry)?;
             written += 1;
         }
     }
-    let tally = writer.finish()?;
-    Ok(Pass { tally, failing })
+    pass.tally = writer.finish()?;
+    Ok(pass)
 }
 
 /// The outcome without its observation and with its failed checks only: what an alert needs.
@@ -154,3 +163,6 @@ fn failed_only(outcome: Outcome) -> Outcome {
 pub fn exit_code(tally: &Tally) -> i32 {
     if tally.ok() { 0 } else { 1 }
 }
+
+#[cfg(test)]
+mod tests;
