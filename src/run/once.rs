@@ -16,8 +16,8 @@ use futures::stream::{self, FuturesUnordered, StreamExt};
 use crate::checks::Status;
 use crate::cli::OutputFormat;
 use crate::discovery::target::Target;
-use crate::export::report::stream::{Entry, Format, ReportWriter, Tally};
 use crate::export::report::Style;
+use crate::export::report::stream::{Entry, Format, ReportWriter, Tally};
 use crate::pipeline::engine::Engine;
 use crate::pipeline::outcome::Outcome;
 

@@ -135,12 +135,18 @@ fn connect_figures(doc: &serde_json::Value, batch: usize) -> String {
 #[ignore = "measurement harness: run with --ignored against a release build"]
 async fn once_at_fleet_size_figures() {
     require("/usr/bin/time");
-    let n: usize = env_or("FLEET_TARGETS", "10000").parse().expect("FLEET_TARGETS");
+    let n: usize = env_or("FLEET_TARGETS", "10000")
+        .parse()
+        .expect("FLEET_TARGETS");
     let bin = PathBuf::from(env_or(
         "FLEET_BIN",
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/edgewatch"),
     ));
-    assert!(bin.exists(), "{} is missing: cargo build --release", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build --release",
+        bin.display()
+    );
 
     let pki = Pki::new();
     let leaf = pki.good(&[&format!("*.{ZONE}")]);
@@ -178,7 +184,11 @@ async fn once_at_fleet_size_figures() {
         .await
         .unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(0), "edgewatch --once failed: {stderr}");
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "edgewatch --once failed: {stderr}"
+        );
         let u = parse_time_v(&stderr);
         let bytes = std::fs::metadata(&out_path).unwrap().len();
         let cpu_ms = (u.user_s + u.system_s) * 1000.0;
@@ -224,7 +234,11 @@ async fn once_at_fleet_size_figures() {
         })
         .await
         .unwrap();
-        assert_eq!(run.status.code(), Some(0), "edgewatch --once under strace failed");
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "edgewatch --once under strace failed"
+        );
         println!("strace -c -f, --once json, {n} targets:");
         println!("{}", std::fs::read_to_string(&summary).unwrap());
     }

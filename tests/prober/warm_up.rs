@@ -51,8 +51,12 @@ const DONE: &str = "CLIENT_TRAFFIC_SECRET_0";
 #[tokio::test]
 async fn building_a_prober_completes_a_handshake_with_the_probe_config_before_the_first_probe() {
     let leaf = PKI.good(&["warm.example.test"]);
-    let server = TlsServer::serve(bind_one(IpAddr::V4(LOCALHOST)).await.unwrap(), &leaf, Reply::ok())
-        .unwrap();
+    let server = TlsServer::serve(
+        bind_one(IpAddr::V4(LOCALHOST)).await.unwrap(),
+        &leaf,
+        Reply::ok(),
+    )
+    .unwrap();
     let dns = DnsServer::start(Zone::new().a("warm.example.test", &[LOCALHOST]))
         .await
         .unwrap();
@@ -70,9 +74,18 @@ async fn building_a_prober_completes_a_handshake_with_the_probe_config_before_th
     timeline.mark("building");
     let prober = Prober::new(resolver, Arc::new(config), fast_settings());
     timeline.mark("built");
-    let outcome = probe(&prober, target("warm.example.test", server.addr().port()), ca_file()).await;
+    let outcome = probe(
+        &prober,
+        target("warm.example.test", server.addr().port()),
+        ca_file(),
+    )
+    .await;
     timeline.mark("probed");
-    assert_eq!(only(&outcome, CheckName::TlsHandshake).status, Status::Pass, "{outcome:#?}");
+    assert_eq!(
+        only(&outcome, CheckName::TlsHandshake).status,
+        Status::Pass,
+        "{outcome:#?}"
+    );
 
     let lines = timeline.lines();
     let at = |mark: &str| lines.iter().position(|l| l == mark).unwrap();

@@ -20,7 +20,11 @@ fn outcome(target: Arc<Target>) -> Outcome {
     let i: usize = target.hostname[1..3].parse().unwrap();
     let results = if i % 3 == 0 {
         vec![
-            CheckResult::fail(CheckName::Dns, "nxdomain", format!("{} does not resolve", target.hostname)),
+            CheckResult::fail(
+                CheckName::Dns,
+                "nxdomain",
+                format!("{} does not resolve", target.hostname),
+            ),
             CheckResult::skip(CheckName::TlsHandshake, "dns_failed", "no address"),
         ]
     } else {
@@ -48,7 +52,10 @@ fn probe_with_delay(
 }
 
 fn all_outcomes(n: usize) -> Vec<Outcome> {
-    let mut v: Vec<Outcome> = targets(n).into_iter().map(|t| outcome(Arc::new(t))).collect();
+    let mut v: Vec<Outcome> = targets(n)
+        .into_iter()
+        .map(|t| outcome(Arc::new(t)))
+        .collect();
     v.sort_by(|a, b| a.target.name.cmp(&b.target.name));
     v
 }
