@@ -25,7 +25,7 @@ fn outcome(target: Arc<Target>) -> Outcome {
                 "nxdomain",
                 format!("{} does not resolve", target.hostname),
             ),
-            CheckResult::skip(CheckName::TlsHandshake, "dns_failed", "no address"),
+            CheckResult::skip(CheckName::DnsAlias, "dns_failed", "no address"),
         ]
     } else {
         vec![CheckResult::pass(CheckName::Dns, "resolves")]
