@@ -17,6 +17,9 @@ command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # tests/image: buildah builds and runs the container image without a daemon.
 command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
+# tests/once_fleet (ignored measurement harness): GNU time for peak RSS, strace for syscalls.
+[ -x /usr/bin/time ] || need_apt+=(time)
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   sudo_cmd=""

@@ -14,6 +14,8 @@ use crate::probe::{EndpointObservation, Observation};
 use crate::textsafe::escape;
 use crate::timefmt::{millis, rfc3339};
 
+pub mod stream;
+
 /// The JSON document for a set of outcomes.
 pub fn to_json(outcomes: &[Outcome]) -> Value {
     let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
@@ -175,75 +177,85 @@ impl Style {
 pub fn to_text(outcomes: &[Outcome], style: Style) -> String {
     let mut out = String::new();
     for o in outcomes {
-        let t = &o.target;
-        let mark = if o.ok() {
-            style.paint("32", "OK  ")
-        } else {
-            style.paint("31", "FAIL")
-        };
-        let origin = match t.source.kind() {
-            "kubernetes" => format!(" (service {}/{})", t.source.namespace(), t.source.service()),
-            _ => String::new(),
-        };
-        let took = o
-            .observation
-            .as_ref()
-            .map(|ob| format!(", {:.0} ms", millis(ob.duration)))
-            .unwrap_or_default();
-        // Names, subjects and reasons come from outside (a Service, a certificate, a server):
-        // escaped, so they cannot forge lines or send escape sequences to the terminal.
-        let _ = writeln!(out, "{mark} {}{}{took}", escape(&t.name), escape(&origin));
-        if let Some(obs) = &o.observation {
-            if !obs.dns.cname_chain.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "     {} -> {}",
-                    escape(&t.hostname),
-                    escape(&obs.dns.cname_chain.join(" -> "))
-                );
-            }
-            for e in &obs.endpoints {
-                let _ = writeln!(out, "     {}", escape(&endpoint_line(e)));
-            }
-            if let Some(line) = obs.aws.as_ref().and_then(super::aws_facts::text_line) {
-                let _ = writeln!(out, "     {line}");
-            }
-            for scan in &obs.tls_scans {
-                let _ = writeln!(out, "     {}", tls_facts::scan_line(scan));
-            }
+        target_text(&mut out, o, style);
+    }
+    let failing = outcomes.iter().filter(|o| !o.ok()).count();
+    out.push_str(&text_footer(outcomes.len(), failing));
+    out
+}
+
+/// The closing line of the text report.
+fn text_footer(targets: usize, failing: usize) -> String {
+    format!("{targets} target(s), {failing} failing\n")
+}
+
+/// One target's block of the text report, appended to `out`.
+fn target_text(out: &mut String, o: &Outcome, style: Style) {
+    let t = &o.target;
+    let mark = if o.ok() {
+        style.paint("32", "OK  ")
+    } else {
+        style.paint("31", "FAIL")
+    };
+    let origin = match t.source.kind() {
+        "kubernetes" => format!(" (service {}/{})", t.source.namespace(), t.source.service()),
+        _ => String::new(),
+    };
+    let took = o
+        .observation
+        .as_ref()
+        .map(|ob| format!(", {:.0} ms", millis(ob.duration)))
+        .unwrap_or_default();
+    // Names, subjects and reasons come from outside (a Service, a certificate, a server):
+    // escaped, so they cannot forge lines or send escape sequences to the terminal.
+    let _ = writeln!(out, "{mark} {}{}{took}", escape(&t.name), escape(&origin));
+    if let Some(obs) = &o.observation {
+        if !obs.dns.cname_chain.is_empty() {
+            let _ = writeln!(
+                out,
+                "     {} -> {}",
+                escape(&t.hostname),
+                escape(&obs.dns.cname_chain.join(" -> "))
+            );
         }
-        for r in o.results.iter().filter(|r| r.status == Status::Fail) {
+        for e in &obs.endpoints {
+            let _ = writeln!(out, "     {}", escape(&endpoint_line(e)));
+        }
+        if let Some(line) = obs.aws.as_ref().and_then(super::aws_facts::text_line) {
+            let _ = writeln!(out, "     {line}");
+        }
+        for scan in &obs.tls_scans {
+            let _ = writeln!(out, "     {}", tls_facts::scan_line(scan));
+        }
+    }
+    for r in o.results.iter().filter(|r| r.status == Status::Fail) {
+        let _ = writeln!(
+            out,
+            "     {} {}",
+            style.paint("31", "✗"),
+            escape(&check_line(r))
+        );
+    }
+    let skips: Vec<&CheckResult> = o
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Skip && !is_consequence(r))
+        .collect();
+    if o.ok() {
+        // A passing target's skips are context, not findings: one line, not one per address.
+        if let Some(line) = folded_skips(&skips) {
+            let _ = writeln!(out, "     {} {}", style.paint("33", "-"), escape(&line));
+        }
+    } else {
+        for r in skips {
             let _ = writeln!(
                 out,
                 "     {} {}",
-                style.paint("31", "✗"),
+                style.paint("33", "-"),
                 escape(&check_line(r))
             );
         }
-        let skips: Vec<&CheckResult> = o
-            .results
-            .iter()
-            .filter(|r| r.status == Status::Skip && !is_consequence(r))
-            .collect();
-        if o.ok() {
-            // A passing target's skips are context, not findings: one line, not one per address.
-            if let Some(line) = folded_skips(&skips) {
-                let _ = writeln!(out, "     {} {}", style.paint("33", "-"), escape(&line));
-            }
-        } else {
-            for r in skips {
-                let _ = writeln!(
-                    out,
-                    "     {} {}",
-                    style.paint("33", "-"),
-                    escape(&check_line(r))
-                );
-            }
-        }
     }
-    let failing = outcomes.iter().filter(|o| !o.ok()).count();
-    let _ = writeln!(out, "{} target(s), {failing} failing", outcomes.len());
-    out
 }
 
 /// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.

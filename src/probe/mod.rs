@@ -17,6 +17,7 @@ pub mod http;
 pub mod run;
 pub mod tls;
 pub mod tls_scan;
+pub mod warm;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};

@@ -56,12 +56,14 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// Builds a prober from a resolver, a TLS client config and the timeouts.
+    /// Builds a prober from a resolver, a TLS client config and the timeouts, and does the
+    /// startup work of the first handshake now (see [`super::warm`]), off the probing path.
     pub fn new(
         resolver: TokioResolver,
         tls_config: Arc<rustls::ClientConfig>,
         settings: ProbeSettings,
     ) -> Self {
+        super::warm::warm_up(&tls_config);
         Prober {
             resolver,
             nameservers: Arc::from(Vec::new()),

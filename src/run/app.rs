@@ -45,6 +45,9 @@ pub enum AppError {
     /// The daemon failed to start.
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+    /// The `--once` report could not be written (stdout closed).
+    #[error("cannot write the report: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
@@ -193,7 +196,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         None => None,
     };
     if args.once {
-        return run_once(&args, settings, &engine, notifier.as_deref(), kube).await;
+        return run_once(&args, settings, engine, notifier.as_deref(), kube).await;
     }
     let latest = Arc::new(LatestOutcomes::new());
     let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
@@ -239,7 +242,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
 async fn run_once(
     args: &ProbeArgs,
     settings: Settings,
-    engine: &Engine,
+    engine: Arc<Engine>,
     notifier: Option<&Notifier>,
     kube: Option<(::kube::Client, KubernetesSettings)>,
 ) -> Result<u8, AppError> {
@@ -260,11 +263,22 @@ async fn run_once(
     if targets.is_empty() {
         return Err(AppError::NoTargets);
     }
-    let outcomes = once::probe_all(engine, targets, settings.concurrency).await;
+    // Written as results arrive; stdout buffered so a line is not a write(2).
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let format = once::format(args.output);
+    let configured = settings.concurrency_set.then_some(settings.concurrency);
+    let concurrency = once::default_concurrency(configured, settings.concurrency);
+    let probe = move |t: Arc<crate::discovery::target::Target>| {
+        let engine = engine.clone();
+        async move { engine.run(t).await }
+    };
+    let pass = once::probe_and_report(probe, targets, concurrency, format, out, notifier.is_some())
+        .await
+        .map_err(AppError::Output)?;
     if let Some(notifier) = notifier {
-        notifier.notify_once(&outcomes).await;
+        notifier.notify_once(&pass.failing).await;
     }
-    Ok(once::print_report(&outcomes, args.output) as u8)
+    Ok(once::exit_code(&pass.tally) as u8)
 }
 
 /// Adds the TLS scan behind `tls_policy` (unless `tls.scan: false`). `--once` waits for its

@@ -35,6 +35,9 @@ pub struct Settings {
     pub interval: Duration,
     /// Most probes in flight at once.
     pub concurrency: usize,
+    /// Whether `concurrency` was given in the file (else it is sized for the daemon, and
+    /// `--once` uses its own, smaller default: see `run::once::default_concurrency`).
+    pub concurrency_set: bool,
     /// Metrics / health server address.
     pub listen: SocketAddr,
     /// DNS resolver setup.
@@ -195,6 +198,7 @@ fn build(file: ConfigFile, origin: &str, flag_targets: &[String]) -> Result<Sett
     Ok(Settings {
         interval,
         concurrency,
+        concurrency_set: file.concurrency.is_some(),
         listen: file
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),

@@ -20,6 +20,8 @@ mod protocol;
 
 mod support_selftest;
 
+mod warm_up;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::LazyLock;
