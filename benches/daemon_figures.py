@@ -34,7 +34,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target/release/edgewatch")
+BIN = os.environ.get("EDGEWATCH_BIN", os.path.join(ROOT, "target/release/edgewatch"))
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
