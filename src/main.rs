@@ -11,6 +11,13 @@ use edgewatch::run::app;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    // A SIGHUP before any handler exists kills the process (its default action), and the
+    // daemon's startup (reading a large config) takes time. So the daemon's runtime and its
+    // SIGHUP stream come first: from here on a SIGHUP is queued, and handled as a reload once
+    // the daemon runs. SIGTERM/SIGINT keep their default until then: during startup they stop
+    // the process at once, which is what they ask for.
+    let daemon = cli.command.is_none() && !cli.probe.once && !cli.probe.check_config;
+    let early = daemon.then(app::daemon_runtime).and_then(Result::ok);
     init_logging(cli.probe.log_format);
     // Before anything opens sockets: the probes (and echo's connections) get every descriptor
     // the hard limit allows.
@@ -55,10 +62,6 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    // A SIGHUP before tokio's handler exists would kill the daemon (the default action), and
-    // reading a large config takes time: install the handler first.
-    let daemon = !cli.probe.once && !check_only;
-    let _early_hup = daemon.then(app::install_hangup_handler);
     let settings = match app::load_settings(&cli.probe) {
         Ok(s) => s,
         Err(err) => {
@@ -91,7 +94,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    block_on("edgewatch", app::run(cli.probe, settings))
+    match early {
+        Some((runtime, hangup)) => finish(
+            "edgewatch",
+            runtime.block_on(app::run_with_hangup(cli.probe, settings, Some(hangup))),
+        ),
+        None => block_on("edgewatch", app::run(cli.probe, settings)),
+    }
 }
 
 /// `text` fit for the terminal: control characters escaped, URL passwords out.
@@ -114,7 +123,12 @@ fn block_on<E: std::fmt::Display>(
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(work) {
+    finish(what, runtime.block_on(work))
+}
+
+/// The exit code of `result`; its error is reported under `what` with exit code 2.
+fn finish<E: std::fmt::Display>(what: &str, result: Result<u8, E>) -> ExitCode {
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("{what}: {}", safe(&err.to_string()));

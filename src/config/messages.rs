@@ -13,6 +13,9 @@ pub const MAX_MESSAGE_CHARS: usize = 400;
 pub fn plain(raw: &str, text: &str) -> (String, Option<(usize, usize)>) {
     let (message, at) = take_location(raw);
     let message = reword(&message, text, at);
+    // The parser quotes the input (an unknown key, a bad value): a newline in it would make the
+    // message two lines, an ESC would reach the terminal.
+    let message = crate::textsafe::escape(&message);
     (cut(&message, MAX_MESSAGE_CHARS), at)
 }
 

@@ -124,6 +124,8 @@ pub fn parse(text: &str, origin: &str) -> Result<ConfigFile, ConfigError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
+        // The path holds the file's own keys (`? "\n"` is a key): escaped, like the message.
+        let field = crate::textsafe::escape(&field).into_owned();
         let message = err.into_inner().to_string();
         // serde_norway prefixes its own (shorter) path: keep only the message after it.
         let message = match message.split_once(": ") {

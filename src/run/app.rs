@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
 use crate::cli::ProbeArgs;
 use crate::config::ConfigError;
 use crate::discovery::SourceId;
@@ -108,18 +110,13 @@ fn read_ca_file(
         .map_err(|e| ConfigError::new("--ca-file", "", e.to_string()))
 }
 
-/// Installs the process's SIGHUP handler (tokio's, kept for the life of the process) on a
-/// throwaway runtime, before anything slow happens; the daemon's own `signal(hangup)` later
-/// shares it. A SIGHUP that arrives in between is absorbed (the config is about to be read).
-pub fn install_hangup_handler() -> Option<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .ok()?;
-    rt.block_on(async {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
-    })
-    .map(|_| ())
+/// The daemon's runtime, with its SIGHUP stream already registered in it: made first thing in
+/// `main`, before the config is read, so a SIGHUP during startup is queued as a reload instead
+/// of killing the process (the signal's default action). Hand both to [`run_with_hangup`].
+pub fn daemon_runtime() -> std::io::Result<(tokio::runtime::Runtime, Signal)> {
+    let runtime = runtime_builder().build()?;
+    let hangup = runtime.block_on(async { signal(SignalKind::hangup()) })?;
+    Ok((runtime, hangup))
 }
 
 /// One worker per core; on one core (`taskset -c 0`, a CPU limit of 1) a current-thread runtime,
@@ -175,6 +172,16 @@ fn with_aws(engine: Engine, _: &Settings, _: &prometheus::Registry) -> Engine {
 
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
 pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
+    run_with_hangup(args, settings, None).await
+}
+
+/// [`run`], with the daemon's SIGHUP stream made earlier (see [`daemon_runtime`]); `None`: the
+/// daemon registers its own.
+pub async fn run_with_hangup(
+    args: ProbeArgs,
+    settings: Settings,
+    hangup: Option<Signal>,
+) -> Result<u8, AppError> {
     // One registry; each component registers its own handles in it as it is built.
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
@@ -234,6 +241,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         sinks,
         status,
         sources,
+        hangup,
     })
     .await?;
     Ok(0)

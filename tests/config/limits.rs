@@ -122,6 +122,16 @@ fn yamlish() -> impl Strategy<Value = String> {
     proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
+#[test]
+fn a_key_with_a_newline_is_quoted_escaped_on_one_line() {
+    // Found by the property test below: serde quotes the unknown key raw.
+    let err = config::parse("? \"\n\n\"", "fuzz.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains('\n'), "{err}");
+    assert!(err.contains("unknown field `\\n`"), "{err}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 

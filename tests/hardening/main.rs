@@ -7,6 +7,7 @@ mod support;
 
 mod echo_flood;
 mod escape;
+mod loop_panic;
 mod metrics_listener;
 mod redact;
 mod world;

@@ -7,6 +7,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod haproxy;
+mod haproxy_look_alikes;
 mod openssl;
 mod proxy;
 

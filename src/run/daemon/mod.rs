@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -75,6 +75,9 @@ pub struct DaemonParts {
     pub status: Arc<StatusPage>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
+    /// SIGHUP's stream when it was registered before the config was read (a SIGHUP during
+    /// startup is then a reload, not the process's death); `None`: registered here.
+    pub hangup: Option<Signal>,
 }
 
 /// Runs until SIGTERM or SIGINT.
@@ -91,6 +94,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         sinks,
         status,
         sources,
+        hangup,
     } = parts;
     let listener = server::bind(settings.listen)
         .await
@@ -145,8 +149,10 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         .map(|(_, start)| start(tx.clone()))
         .collect();
 
-    // SIGHUP's OS handler was installed at startup (`main`), before the config was read.
-    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut hup = match hangup {
+        Some(hup) => hup,
+        None => signal(SignalKind::hangup()).map_err(DaemonError::Signal)?,
+    };
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     loop {
