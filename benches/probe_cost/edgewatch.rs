@@ -61,7 +61,7 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
     load::measure(concurrency, warmup, count, move || {
         let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
         async move {
-            let outcome = engine.run(target).await;
+            let outcome = Arc::new(engine.run(target).await);
             observers.observe(&outcome).await;
             if !outcome.ok() {
                 report_failure(&outcome);
