@@ -60,6 +60,8 @@ pub struct Options {
     pub tool_core: Option<String>,
     /// Core the endpoints are pinned to.
     pub server_core: Option<String>,
+    /// The edgewatch binary the daemon and `--once` runs start (`--bin`; default: this build's).
+    pub bin: PathBuf,
     /// Set up the endpoints and configs, print how to run each role, and wait for Enter
     /// (for profiling one role by hand, e.g. under callgrind).
     pub hold: bool,
@@ -125,6 +127,7 @@ fn parse_options() -> Options {
         tool_core: two_cores.then(|| value("--tool-core").unwrap_or_else(|| "0".into())),
         server_core: two_cores.then(|| value("--server-core").unwrap_or_else(|| "1".into())),
         hold: args.iter().any(|a| a == "--hold"),
+        bin: value("--bin").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_edgewatch")), PathBuf::from),
     }
 }
 
@@ -365,7 +368,7 @@ async fn drive(o: Options) {
     verdict::check_wording();
     syscalls::check_parser();
 
-    let bin = Path::new(env!("CARGO_BIN_EXE_edgewatch"));
+    let bin = o.bin.as_path();
     let mut results = Vec::new();
     for &(n, interval) in &o.scale {
         let mut r = scale::run(&dir, &ep, bin, n, interval, o.window, o.strace_window, core).await;
