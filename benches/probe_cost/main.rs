@@ -127,7 +127,10 @@ fn parse_options() -> Options {
         tool_core: two_cores.then(|| value("--tool-core").unwrap_or_else(|| "0".into())),
         server_core: two_cores.then(|| value("--server-core").unwrap_or_else(|| "1".into())),
         hold: args.iter().any(|a| a == "--hold"),
-        bin: value("--bin").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_edgewatch")), PathBuf::from),
+        bin: value("--bin").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_edgewatch")),
+            PathBuf::from,
+        ),
     }
 }
 
@@ -371,7 +374,12 @@ async fn drive(o: Options) {
     let bin = o.bin.as_path();
     let mut results = Vec::new();
     for &(n, interval) in &o.scale {
-        let mut r = scale::run(&dir, &ep, bin, n, interval, o.window, o.strace_window, core).await;
+        let timing = scale::Timing {
+            interval,
+            window: o.window,
+            strace_window: o.strace_window,
+        };
+        let mut r = scale::run(&dir, &ep, bin, n, timing, core).await;
         assert!(
             r.probes > 0,
             "the daemon with {n} targets completed no probe in the window"

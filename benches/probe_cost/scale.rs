@@ -89,17 +89,31 @@ async fn start(
     (Daemon(child), listen)
 }
 
+/// A scale run's times.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The probe interval.
+    pub interval: Duration,
+    /// The measured window, after one interval of warm-up.
+    pub window: Duration,
+    /// How long strace watches after the window (`None`: no syscall count).
+    pub strace_window: Option<Duration>,
+}
+
 /// Runs the daemon with `n` targets; measures one `window` after one `interval` of warm-up.
 pub async fn run(
     dir: &Path,
     ep: &Endpoints,
     bin: &Path,
     n: usize,
-    interval: Duration,
-    window: Duration,
-    strace_window: Option<Duration>,
+    timing: Timing,
     core: Option<&str>,
 ) -> ScaleResult {
+    let Timing {
+        interval,
+        window,
+        strace_window,
+    } = timing;
     let hosts: Vec<String> = (0..n).map(name_of).collect();
     let secs = format!("{}ms", interval.as_millis());
     let config = edgewatch::config(dir, ep, &hosts, &secs, 64, "LISTEN", true);

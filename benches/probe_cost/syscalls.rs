@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> Option<Counts> {
             counts.top.push((name.to_string(), calls));
         }
     }
-    counts.top.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.top.sort_by_key(|t| std::cmp::Reverse(t.1));
     counts.top.truncate(6);
     (counts.total > 0).then_some(counts)
 }
