@@ -5,7 +5,7 @@
 
 mod per_target;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
@@ -27,10 +27,12 @@ pub struct Metrics {
     registry: Registry,
     per_target: per_target::PerTarget,
     duration: HistogramVec,
-    /// `edgewatch_probes_total` by result: success, failure (looked up once, not per probe).
-    probes: [IntCounter; 2],
-    /// `edgewatch_probe_duration_seconds` of each of [`PHASES`].
-    phases: Vec<(&'static str, Histogram)>,
+    probes_total: IntCounterVec,
+    /// `edgewatch_probes_total` by result: success, failure; looked up at the first probe of
+    /// each (not per probe, and a series appears only once it has counted something).
+    probes: [OnceLock<IntCounter>; 2],
+    /// `edgewatch_probe_duration_seconds` of each of [`PHASES`], looked up as `probes`.
+    phases: [OnceLock<Histogram>; PHASES.len()],
     check_failures_total: IntCounterVec,
 }
 
@@ -64,11 +66,9 @@ impl Metrics {
         );
         let duration = register(registry, duration);
         Metrics {
-            probes: ["success", "failure"].map(|r| probes_total.with_label_values(&[r])),
-            phases: PHASES
-                .iter()
-                .map(|p| (*p, duration.with_label_values(&[p])))
-                .collect(),
+            probes_total,
+            probes: Default::default(),
+            phases: Default::default(),
             check_failures_total: counter(
                 registry,
                 "edgewatch_check_failures_total",
@@ -157,7 +157,13 @@ impl Metrics {
         }
         let ok = outcome.ok();
         now.success = if ok { 1.0 } else { 0.0 };
-        self.probes[usize::from(!ok)].inc();
+        let result = usize::from(!ok);
+        self.probes[result]
+            .get_or_init(|| {
+                let label = ["success", "failure"][result];
+                self.probes_total.with_label_values(&[label])
+            })
+            .inc();
         now.timestamp = std::time::SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
@@ -178,8 +184,10 @@ impl Metrics {
             }
             phase_durations(obs, &mut now.phases);
             for &(phase, secs) in &now.phases {
-                match self.phases.iter().find(|(p, _)| *p == phase) {
-                    Some((_, h)) => h.observe(secs),
+                match PHASES.iter().position(|p| *p == phase) {
+                    Some(i) => self.phases[i]
+                        .get_or_init(|| self.duration.with_label_values(&[phase]))
+                        .observe(secs),
                     None => self.duration.with_label_values(&[phase]).observe(secs),
                 }
             }
