@@ -13,6 +13,11 @@ command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus-blackbox-exporter)
+# benches/probe_cost (its self-check runs under `cargo test`): syscalls per probe with strace,
+# `--once`'s CPU and peak RSS with GNU time, tools pinned to a core with taskset.
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+[ -x /usr/bin/time ] || need_apt+=(time)
+command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 # tests/status_page: headless Chromium loads the daemon's status page and screenshots it.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # tests/image: buildah builds and runs the container image without a daemon.

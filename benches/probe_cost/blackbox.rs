@@ -90,6 +90,12 @@ pub async fn start(dir: &Path, ep: &Endpoints, core: Option<&str>) -> Blackbox {
 
 impl Blackbox {
     /// Measures `count` probes through `/probe`, after `warmup` untimed ones.
+    /// The exporter's process id.
+    pub fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Measures `count` probes through the exporter, `concurrency` at a time.
     pub async fn round(&self, concurrency: usize, warmup: u64, count: u64) -> Round {
         let listen: Arc<str> = self.listen.as_str().into();
         let request: Arc<str> = self.request.as_str().into();
@@ -118,6 +124,7 @@ impl Blackbox {
         load::drive(concurrency, warmup, probe.clone()).await;
         let pid = self.child.id().to_string();
         let cpu0 = procfs::cpu_seconds(&pid);
+        let sw0 = procfs::ctx_switches(&pid);
         let started = Instant::now();
         let (probes, ok) = load::drive(concurrency, count, probe).await;
         let wall_s = started.elapsed().as_secs_f64();
@@ -127,6 +134,8 @@ impl Blackbox {
             cpu_s: procfs::cpu_seconds(&pid) - cpu0,
             wall_s,
             hwm_kib: procfs::status_kib(&pid, "VmHWM"),
+            switches: Some(procfs::ctx_switches(&pid) - sw0),
+            allocs: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! edgewatch's probe path, in its own process: the daemon's per-probe work exactly — the
-//! `Engine` (DNS on the loopback server, TCP, TLS, HTTP, every judge) and then the daemon's
-//! observers (metrics, state-change log) — measured by this process's CPU accounting.
+//! daemon's `Engine` (DNS on the loopback server, TCP, TLS, HTTP, every judge) and then the
+//! daemon's observers (state-change log, metrics, the status page's latest outcomes) — without
+//! the daemon's scheduler, measured by this process's CPU accounting.
 //! Also writes the edgewatch config files the benchmark uses.
 
 use std::fmt::Write as _;
@@ -8,9 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use edgewatch::checks::Status;
+use edgewatch::export::latest::LatestOutcomes;
 use edgewatch::export::metrics::Metrics;
-use edgewatch::pipeline::engine::Engine;
-use edgewatch::probe::acm::{AcmEnricher, AcmMetrics};
 use edgewatch::run::daemon::Observers;
 use edgewatch::run::daemon::internal::InternalErrors;
 
@@ -49,21 +49,19 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
     let target = Arc::new(settings.targets[0].clone());
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
-    // Built as `run::app` builds it for the daemon (the ACM enricher is a no-op unless enabled).
-    let acm = AcmEnricher::from_settings(&settings.acm, AcmMetrics::register(&registry));
-    let engine = Arc::new(
-        Engine::new(settings.engine())
-            .expect("engine")
-            .with_enricher(Arc::new(acm)),
-    );
+    // The daemon's engine (every enricher; off unless the settings turn it on) and its sinks:
+    // metrics and the status page's store of latest outcomes.
+    let engine =
+        Arc::new(edgewatch::run::app::engine(&settings, &registry, false).expect("engine"));
+    let latest = Arc::new(LatestOutcomes::new());
     let observers = Arc::new(Observers::new(
-        vec![metrics],
+        vec![metrics, latest],
         InternalErrors::register(&registry),
     ));
     load::measure(concurrency, warmup, count, move || {
         let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
         async move {
-            let outcome = engine.run(target).await;
+            let outcome = Arc::new(engine.run(target).await);
             observers.observe(&outcome).await;
             if !outcome.ok() {
                 report_failure(&outcome);

@@ -42,16 +42,20 @@ where
     Fut: Future<Output = bool> + Send + 'static,
 {
     drive(concurrency, warmup, probe.clone()).await;
+    let (sw0, al0) = (procfs::ctx_switches("self"), crate::alloc::count());
     let cpu0 = procfs::cpu_seconds("self");
     let started = Instant::now();
     let (probes, ok) = drive(concurrency, count, probe).await;
     let wall_s = started.elapsed().as_secs_f64();
     let cpu_s = procfs::cpu_seconds("self") - cpu0;
+    let (sw1, al1) = (procfs::ctx_switches("self"), crate::alloc::count());
     Round {
         probes,
         ok,
         cpu_s,
         wall_s,
         hwm_kib: procfs::status_kib("self", "VmHWM"),
+        switches: Some(sw1 - sw0),
+        allocs: Some(al1 - al0),
     }
 }

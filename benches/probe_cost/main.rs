@@ -8,15 +8,23 @@
 //! `edgewatch` (the in-process tools), so each measured tool has a process of its own and the
 //! servers' CPU is never counted.
 
+mod alloc;
 mod blackbox;
+mod daemon_host;
 mod edgewatch;
 mod floor;
 mod load;
+mod once;
 mod pki;
 mod procfs;
 mod report;
 mod scale;
 mod server;
+mod syscalls;
+mod verdict;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -38,16 +46,22 @@ pub struct Options {
     pub probes: u64,
     /// Probes in flight per tool.
     pub concurrency: usize,
-    /// Target counts of the scale runs (empty: none).
-    pub scale: Vec<usize>,
-    /// Interval of the scale runs.
-    pub interval: Duration,
+    /// The scale runs: target count and interval (empty: none).
+    pub scale: Vec<(usize, Duration)>,
+    /// Target counts of the `--once` runs (each in text and JSON; empty: none).
+    pub once: Vec<usize>,
+    /// Target counts of the hosted daemon runs that count allocations (empty: none).
+    pub host: Vec<usize>,
+    /// How long strace watches each daemon (none: no syscall counts).
+    pub strace_window: Option<Duration>,
     /// Measurement window of the scale runs.
     pub window: Duration,
     /// Core the measured tools are pinned to (`taskset -c`), when the machine has two or more.
     pub tool_core: Option<String>,
     /// Core the endpoints are pinned to.
     pub server_core: Option<String>,
+    /// The edgewatch binary the daemon and `--once` runs start (`--bin`; default: this build's).
+    pub bin: PathBuf,
     /// Set up the endpoints and configs, print how to run each role, and wait for Enter
     /// (for profiling one role by hand, e.g. under callgrind).
     pub hold: bool,
@@ -69,10 +83,31 @@ fn parse_options() -> Options {
             .expect("a duration such as 30s")
     };
     let two_cores = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    let interval = dur("--interval", if full { "30s" } else { "1s" });
+    // `N` or `N@interval`, comma-separated; `none` for no run.
     let scale = match value("--scale") {
         Some(list) if list == "none" => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .filter_map(|item| match item.split_once('@') {
+                Some((n, every)) => Some((
+                    n.parse().ok()?,
+                    humantime::parse_duration(every).expect("an interval such as 5m"),
+                )),
+                None => Some((item.parse().ok()?, interval)),
+            })
+            .collect(),
+        None if full => vec![
+            (1000, interval),
+            (10_000, interval),
+            (100_000, Duration::from_secs(300)),
+        ],
+        None => vec![(20, interval)],
+    };
+    let counts = |name: &str, full_default: Vec<usize>| match value(name) {
+        Some(list) if list == "none" => Vec::new(),
         Some(list) => list.split(',').filter_map(|n| n.parse().ok()).collect(),
-        None if full => vec![1000, 10000],
+        None if full => full_default,
         None => vec![20],
     };
     Options {
@@ -81,11 +116,21 @@ fn parse_options() -> Options {
         probes: num("--probes", if full { 3000 } else { 20 }),
         concurrency: num("--concurrency", 8) as usize,
         scale,
-        interval: dur("--interval", if full { "30s" } else { "1s" }),
+        once: counts("--once-targets", vec![10_000]),
+        host: counts("--host-scale", vec![10_000]),
+        strace_window: match value("--strace-window").as_deref() {
+            Some("none") => None,
+            Some(w) => Some(humantime::parse_duration(w).expect("a duration such as 10s")),
+            None => Some(Duration::from_secs(if full { 10 } else { 1 })),
+        },
         window: dur("--window", if full { "30s" } else { "2s" }),
         tool_core: two_cores.then(|| value("--tool-core").unwrap_or_else(|| "0".into())),
         server_core: two_cores.then(|| value("--server-core").unwrap_or_else(|| "1".into())),
         hold: args.iter().any(|a| a == "--hold"),
+        bin: value("--bin").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_edgewatch")),
+            PathBuf::from,
+        ),
     }
 }
 
@@ -127,6 +172,20 @@ fn main() {
                 args[7].parse().expect("count"),
             ));
             println!("{}", serde_json::to_string(&round).expect("json"));
+        }
+        "daemon-host" => {
+            let ms = |i: usize| Duration::from_millis(args[i].parse().expect("milliseconds"));
+            let rt = ::edgewatch::run::app::runtime_builder()
+                .build()
+                .expect("tokio runtime");
+            let round = rt.block_on(daemon_host::run(
+                Path::new(&args[2]),
+                &args[3],
+                ms(4),
+                ms(5),
+            ));
+            println!("{}", serde_json::to_string(&round).expect("json"));
+            std::process::exit(0);
         }
         "edgewatch" => {
             // The runtime the edgewatch binary picks: one worker per core, or a current-thread
@@ -210,10 +269,20 @@ fn run_role(core: Option<&str>, args: &[String]) -> Round {
 }
 
 async fn drive(o: Options) {
+    if o.strace_window.is_some() {
+        syscalls::require();
+    }
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().to_path_buf();
     pki::write(&dir).expect("write the bench PKI");
-    let max_names = o.scale.iter().copied().max().unwrap_or(0);
+    let max_names = o
+        .scale
+        .iter()
+        .map(|s| s.0)
+        .chain(o.once.iter().copied())
+        .chain(o.host.iter().copied())
+        .max()
+        .unwrap_or(0);
     let server = start_server(&dir, 4, max_names, o.server_core.as_deref());
     let ep = server.endpoints.clone();
     let core = o.tool_core.as_deref();
@@ -222,24 +291,26 @@ async fn drive(o: Options) {
         o.rounds, o.probes, o.concurrency, o.tool_core, o.server_core
     );
     let target = SocketAddr::from(([127, 0, 0, 1], ep.port));
-    let configs: Vec<(String, PathBuf)> =
-        [("edgewatch", true), ("edgewatch (no DNS cache)", false)]
-            .into_iter()
-            .map(|(name, cache)| {
-                let path = dir.join(format!("probe-cache-{cache}.yaml"));
-                let yaml = edgewatch::config(
-                    &dir,
-                    &ep,
-                    &[pki::ZONE.to_string()],
-                    "30s",
-                    o.concurrency,
-                    "127.0.0.1:0",
-                    cache,
-                );
-                std::fs::write(&path, yaml).expect("write config");
-                (name.to_string(), path)
-            })
-            .collect();
+    let configs: Vec<(String, PathBuf)> = [
+        (report::LOOP.to_string(), true),
+        (format!("{} (no DNS cache)", report::LOOP), false),
+    ]
+    .into_iter()
+    .map(|(name, cache)| {
+        let path = dir.join(format!("probe-cache-{cache}.yaml"));
+        let yaml = edgewatch::config(
+            &dir,
+            &ep,
+            &[pki::ZONE.to_string()],
+            "30s",
+            o.concurrency,
+            "127.0.0.1:0",
+            cache,
+        );
+        std::fs::write(&path, yaml).expect("write config");
+        (name, path)
+    })
+    .collect();
     if o.hold {
         hold(&dir, &ep, &configs);
         return;
@@ -247,53 +318,102 @@ async fn drive(o: Options) {
     let bb = blackbox::start(&dir, &ep, core).await;
     let warmup = (o.probes / 10).clamp(2, 200).to_string();
     let (c, n) = (o.concurrency.to_string(), o.probes.to_string());
+    let floor_args: Vec<String> = vec![
+        "floor".into(),
+        target.to_string(),
+        pki::ZONE.into(),
+        dir.join(pki::ROOT_PEM).display().to_string(),
+        c.clone(),
+        warmup.clone(),
+        n.clone(),
+    ];
+    let loop_args = |path: &Path| -> Vec<String> {
+        vec![
+            "edgewatch".into(),
+            path.display().to_string(),
+            c.clone(),
+            warmup.clone(),
+            n.clone(),
+        ]
+    };
     let mut table = report::Table::default();
     for round in 1..=o.rounds {
-        let floor = run_role(
-            core,
-            &[
-                "floor".into(),
-                target.to_string(),
-                pki::ZONE.into(),
-                dir.join(pki::ROOT_PEM).display().to_string(),
-                c.clone(),
-                warmup.clone(),
-                n.clone(),
-            ],
-        );
-        table.add("floor (bare rustls)", floor);
+        table.add(report::FLOOR, run_role(core, &floor_args));
         for (name, path) in &configs {
-            let r = run_role(
-                core,
-                &[
-                    "edgewatch".into(),
-                    path.display().to_string(),
-                    c.clone(),
-                    warmup.clone(),
-                    n.clone(),
-                ],
-            );
-            table.add(name, r);
+            table.add(name, run_role(core, &loop_args(path)));
         }
         let r = bb.round(o.concurrency, o.probes / 10 + 2, o.probes).await;
-        table.add("blackbox_exporter", r);
+        table.add(report::BLACKBOX, r);
         println!("round {round}/{} done", o.rounds);
         let _ = std::io::stdout().flush();
     }
-    drop(bb);
     table.check_complete(o.probes);
-    report::check_goal_wording();
-    println!("\n{}", table.render(o.full));
+    if o.strace_window.is_some() {
+        // A pass of its own: tracing slows every syscall, so these rounds' CPU is not used.
+        let total = o.probes + warmup.parse::<u64>().unwrap_or(0);
+        let per = |c: syscalls::Counts| (c.total as f64 / total as f64, c.top);
+        if let Some(c) = run_traced(&dir, core, &floor_args) {
+            table.syscalls.insert(report::FLOOR.into(), per(c));
+        }
+        if let Some(c) = run_traced(&dir, core, &loop_args(&configs[0].1)) {
+            table.syscalls.insert(report::LOOP.into(), per(c));
+        }
+        let traced = syscalls::attach(&bb.pid(), &dir.join("strace-blackbox.txt"));
+        bb.round(o.concurrency, 2, o.probes).await;
+        if let Some(c) = traced.stop() {
+            // The exporter's own answers to the bench's requests are counted too.
+            let per = (c.total as f64 / o.probes as f64, c.top);
+            table.syscalls.insert(report::BLACKBOX.into(), per);
+        }
+        println!("syscall pass done");
+    }
+    drop(bb);
+    verdict::check_wording();
+    syscalls::check_parser();
 
-    let bin = Path::new(env!("CARGO_BIN_EXE_edgewatch"));
+    let bin = o.bin.as_path();
     let mut results = Vec::new();
-    for &n in &o.scale {
-        let r = scale::run(&dir, &ep, bin, n, o.interval, o.window, core).await;
+    for &(n, interval) in &o.scale {
+        let timing = scale::Timing {
+            interval,
+            window: o.window,
+            strace_window: o.strace_window,
+        };
+        let mut r = scale::run(&dir, &ep, bin, n, timing, core).await;
         assert!(
             r.probes > 0,
             "the daemon with {n} targets completed no probe in the window"
         );
+        if o.host.contains(&n) {
+            let host = daemon_host::measure(&dir, &ep, n, interval, o.window, core);
+            assert!(
+                host.probes > 0,
+                "the hosted daemon with {n} targets probed nothing"
+            );
+            r.allocs_per_probe = host.per_probe(host.allocs);
+            println!(
+                "hosted daemon, {n} targets: {:.3} CPU ms/probe, {:.1} allocs/probe, {:.1} \
+                 wake-ups/probe ({} probes)",
+                host.cpu_ms_per_probe(),
+                r.allocs_per_probe.unwrap_or(0.0),
+                host.per_probe(host.switches).unwrap_or(0.0),
+                host.probes
+            );
+        }
+        println!("daemon with {n} targets done");
+        let _ = std::io::stdout().flush();
         results.push(r);
+    }
+    let mut once_runs = Vec::new();
+    for &n in &o.once {
+        for format in ["text", "json"] {
+            let r = once::run(&dir, &ep, bin, n, format, core);
+            assert_eq!(
+                r.exit, 0,
+                "--once over {n} targets ({format}) found a failing check"
+            );
+            once_runs.push(r);
+        }
     }
     let idle_window = if o.full {
         Duration::from_secs(10)
@@ -301,8 +421,44 @@ async fn drive(o: Options) {
         Duration::from_secs(1)
     };
     let idle = scale::idle(&dir, &ep, bin, idle_window, core).await;
-    println!("{}", report::scale(&results, idle, idle_window));
+    let run = report::Run {
+        table: &table,
+        scale: &results,
+        once: &once_runs,
+        measured: o.full,
+    };
+    println!(
+        "\n{}\n{}\n{}\n{}",
+        run.table(),
+        run.goals(),
+        run.details(),
+        report::idle(idle, idle_window)
+    );
     drop(server);
+}
+
+/// Runs a bench role under `strace -f -c` (pinned like the measured rounds) and reads the counts.
+fn run_traced(dir: &Path, core: Option<&str>, args: &[String]) -> Option<syscalls::Counts> {
+    let exe = std::env::current_exe().expect("own path");
+    let out = dir.join(format!("strace-{}.txt", args[0]));
+    let mut cmd = syscalls::traced(&out, &exe, args);
+    if let Some(core) = core {
+        let mut pinned = Command::new("/usr/bin/taskset");
+        pinned.args(["-c", core, syscalls::STRACE, "-f", "-c", "-o"]);
+        pinned.arg(&out).arg(&exe).args(args);
+        cmd = pinned;
+    }
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("run strace");
+    assert!(
+        status.success(),
+        "traced role {:?} failed: {status}",
+        args[0]
+    );
+    syscalls::parse(&std::fs::read_to_string(&out).unwrap_or_default())
 }
 
 /// Prints how to run each role against the running endpoints, then waits for Enter.

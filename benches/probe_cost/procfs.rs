@@ -33,6 +33,29 @@ pub fn status_kib(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Context switches (voluntary + involuntary) of every thread of process `pid` so far: how
+/// often its threads went to sleep or were put off the CPU. A thread that waits for the network
+/// and is woken counts one voluntary switch, so this is the process's wake-ups. Threads that
+/// already exited are not counted (the daemon's and the tools' threads live as long as they do).
+pub fn ctx_switches(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for l in status.lines() {
+            let v = l
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"));
+            if let Some(v) = v.and_then(|v| v.trim().parse::<u64>().ok()) {
+                total += v;
+            }
+        }
+    }
+    total
+}
+
 /// What one measured round of one tool did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Round {
@@ -46,12 +69,23 @@ pub struct Round {
     pub wall_s: f64,
     /// Peak RSS of the tool's process, KiB.
     pub hwm_kib: u64,
+    /// Context switches of the tool's threads during the probes (`None`: not measured).
+    #[serde(default)]
+    pub switches: Option<u64>,
+    /// Allocations the tool made during the probes (`None`: not measured).
+    #[serde(default)]
+    pub allocs: Option<u64>,
 }
 
 impl Round {
     /// CPU milliseconds per probe.
     pub fn cpu_ms_per_probe(&self) -> f64 {
         self.cpu_s * 1e3 / self.probes.max(1) as f64
+    }
+
+    /// `value` per probe, when measured.
+    pub fn per_probe(&self, value: Option<u64>) -> Option<f64> {
+        value.map(|v| v as f64 / self.probes.max(1) as f64)
     }
 
     /// Probes per wall second.

@@ -1,16 +1,29 @@
-//! The benchmark's tables: per tool, medians over rounds of CPU ms per probe and probes per
-//! second, the peak RSS, and the ratios the goals are stated in; then the scale runs.
+//! The benchmark's one table: floor, in-process loop, daemon at each scale, `--once` in both
+//! formats, blackbox_exporter; CPU per probe, wall, peak RSS, wake-ups, syscalls and
+//! allocations per probe. Then the goals with their verdicts, and the scale runs' details.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::once::OnceResult;
 use crate::procfs::{Round, median};
 use crate::scale::ScaleResult;
+use crate::verdict::{Bound, Goal};
 
-/// Rounds per tool, in first-seen order.
+/// The floor's row name.
+pub const FLOOR: &str = "floor (bare rustls)";
+/// The in-process loop's row name.
+pub const LOOP: &str = "in-process loop (Engine + Observers)";
+/// blackbox_exporter's row name.
+pub const BLACKBOX: &str = "blackbox_exporter (http module)";
+
+/// Rounds per tool, in first-seen order, and each tool's syscalls per probe.
 #[derive(Default)]
 pub struct Table {
     rows: Vec<(String, Vec<Round>)>,
+    /// Syscalls per probe by tool (a pass of its own under strace).
+    pub syscalls: HashMap<String, (f64, Vec<(String, u64)>)>,
 }
 
 impl Table {
@@ -36,7 +49,8 @@ impl Table {
         }
     }
 
-    fn cpu(&self, tool: &str) -> f64 {
+    /// The median CPU ms per probe of `tool` (NaN when it did not run).
+    pub fn cpu(&self, tool: &str) -> f64 {
         self.rows
             .iter()
             .find(|(t, _)| t == tool)
@@ -44,121 +58,261 @@ impl Table {
             .unwrap_or(f64::NAN)
     }
 
-    /// The comparison table (markdown); `measured` is false for the quick self-check, whose
-    /// few probes measure nothing, so its ratios are shown without a verdict.
-    pub fn render(&self, measured: bool) -> String {
+    fn row(&self, tool: &str, rounds: &[Round]) -> Row {
+        let cpu: Vec<f64> = rounds.iter().map(Round::cpu_ms_per_probe).collect();
+        let lo = cpu.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = cpu.iter().copied().fold(0.0, f64::max);
+        let per = |f: fn(&Round) -> Option<u64>| {
+            let v: Vec<f64> = rounds.iter().filter_map(|r| r.per_probe(f(r))).collect();
+            (!v.is_empty()).then(|| median(v))
+        };
+        Row {
+            name: tool.to_string(),
+            cpu_ms: median(cpu.clone()),
+            spread: format!("{lo:.3}..{hi:.3} ({} rounds)", rounds.len()),
+            wall: format!(
+                "{:.0} probes/s",
+                median(rounds.iter().map(Round::rate).collect())
+            ),
+            rss_mib: rounds.iter().map(|r| r.hwm_kib).max().unwrap_or(0) as f64 / 1024.0,
+            wakeups: per(|r| r.switches),
+            syscalls: self.syscalls.get(tool).map(|s| s.0),
+            allocs: per(|r| r.allocs),
+            note: String::new(),
+        }
+    }
+}
+
+/// One line of the table.
+pub struct Row {
+    name: String,
+    cpu_ms: f64,
+    spread: String,
+    wall: String,
+    rss_mib: f64,
+    wakeups: Option<f64>,
+    syscalls: Option<f64>,
+    allocs: Option<f64>,
+    note: String,
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+/// Everything one run measured.
+pub struct Run<'a> {
+    /// floor, in-process loops, blackbox_exporter.
+    pub table: &'a Table,
+    /// Daemon runs.
+    pub scale: &'a [ScaleResult],
+    /// `--once` runs.
+    pub once: &'a [OnceResult],
+    /// Full benchmark (verdicts) or the self-check.
+    pub measured: bool,
+}
+
+impl Run<'_> {
+    /// The one table (markdown).
+    pub fn table(&self) -> String {
+        let mut rows = Vec::new();
+        for (tool, rounds) in &self.table.rows {
+            if tool != BLACKBOX {
+                rows.push(self.table.row(tool, rounds));
+            }
+        }
+        for r in self.scale {
+            rows.push(Row {
+                name: format!("daemon, {} targets every {}s", r.targets, r.interval_s),
+                cpu_ms: r.cpu_ms_per_probe,
+                spread: format!("one {:.0} s window", r.window_s),
+                wall: format!("{:.1}% of a core", r.cpu_share * 100.0),
+                rss_mib: r.hwm_after_scrape_kib as f64 / 1024.0,
+                wakeups: Some(r.switches_per_probe),
+                syscalls: r.syscalls.as_ref().map(|s| s.0),
+                allocs: r.allocs_per_probe,
+                note: format!(
+                    "{} probes ({} ok), late {}, scrape {:.0} ms CPU",
+                    r.probes, r.ok, r.late, r.scrape_cpu_ms
+                ),
+            });
+        }
+        for o in self.once {
+            rows.push(Row {
+                name: format!("--once, {} targets, {}", o.targets, o.format),
+                cpu_ms: o.cpu_ms_per_probe(),
+                spread: "one run".into(),
+                wall: format!("{:.1} s", o.wall_s),
+                rss_mib: o.hwm_kib as f64 / 1024.0,
+                wakeups: None,
+                syscalls: None,
+                allocs: None,
+                note: format!(
+                    "exit {}, report {:.1} MB, kernel {:.0}% of CPU",
+                    o.exit,
+                    o.report_bytes as f64 / 1e6,
+                    o.sys_s * 100.0 / o.cpu_s.max(1e-9)
+                ),
+            });
+        }
+        if let Some((tool, rounds)) = self.table.rows.iter().find(|(t, _)| t == BLACKBOX) {
+            rows.push(self.table.row(tool, rounds));
+        }
         let mut out = String::from(
-            "| tool | CPU ms/probe (median) | min..max | probes/s (median) | peak RSS MiB | rounds |\n\
-             |---|---|---|---|---|---|\n",
+            "| run | CPU ms/probe | spread | wall | peak RSS MiB | wake-ups/probe | \
+             syscalls/probe | allocs/probe | notes |\n|---|---|---|---|---|---|---|---|---|\n",
         );
-        for (tool, rounds) in &self.rows {
-            let cpu: Vec<f64> = rounds.iter().map(Round::cpu_ms_per_probe).collect();
-            let lo = cpu.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = cpu.iter().copied().fold(0.0, f64::max);
-            let hwm = rounds.iter().map(|r| r.hwm_kib).max().unwrap_or(0);
+        for r in rows {
             let _ = writeln!(
                 out,
-                "| {tool} | {:.3} | {lo:.3}..{hi:.3} | {:.0} | {:.1} | {} |",
-                median(cpu.clone()),
-                median(rounds.iter().map(Round::rate).collect()),
-                hwm as f64 / 1024.0,
-                rounds.len()
+                "| {} | {:.3} | {} | {} | {:.1} | {} | {} | {} | {} |",
+                r.name,
+                r.cpu_ms,
+                r.spread,
+                r.wall,
+                r.rss_mib,
+                opt(r.wakeups),
+                opt(r.syscalls),
+                opt(r.allocs),
+                r.note
             );
         }
-        let (floor, ew) = (self.cpu("floor (bare rustls)"), self.cpu("edgewatch"));
-        let (ew_nc, bb) = (
-            self.cpu("edgewatch (no DNS cache)"),
-            self.cpu("blackbox_exporter"),
+        out
+    }
+
+    fn daemon(&self, n: usize) -> Option<&ScaleResult> {
+        self.scale.iter().find(|r| r.targets == n)
+    }
+
+    fn once(&self, n: usize, format: &str) -> Option<&OnceResult> {
+        self.once
+            .iter()
+            .find(|o| o.targets == n && o.format == format)
+    }
+
+    /// The goals of issue 15 (and the bench's earlier two), each with its verdict.
+    pub fn goals(&self) -> String {
+        let (floor, ew) = (self.table.cpu(FLOOR), self.table.cpu(LOOP));
+        let bb = self.table.cpu(BLACKBOX);
+        let d10k = self.daemon(10_000);
+        let d100k = self.daemon(100_000);
+        const NO_10K: &str = "no 10,000-target daemon run (--scale)";
+        const NO_100K: &str = "no 100,000-target daemon run (--scale)";
+        const NO_ONCE: &str = "no 10,000-target --once run (--once-targets)";
+        let mut goals = vec![
+            Goal {
+                what: "in-process loop / floor (CPU per probe)".into(),
+                figure: Some(ew / floor),
+                bound: Bound::AtMost(1.3),
+                missing: "a tool did not run",
+            },
+            Goal {
+                what: "blackbox_exporter / in-process loop".into(),
+                figure: Some(bb / ew),
+                bound: Bound::AtLeast(2.5),
+                missing: "a tool did not run",
+            },
+            Goal {
+                what: "daemon at 10,000 targets / in-process loop".into(),
+                figure: d10k.map(|d| d.cpu_ms_per_probe / ew),
+                bound: Bound::AtMost(1.15),
+                missing: NO_10K,
+            },
+            Goal {
+                what: "daemon at 10,000 targets / floor".into(),
+                figure: d10k.map(|d| d.cpu_ms_per_probe / floor),
+                bound: Bound::AtMost(1.1),
+                missing: NO_10K,
+            },
+            Goal {
+                what: "daemon at 100,000 targets: late probes".into(),
+                figure: d100k.map(|d| d.late as f64),
+                bound: Bound::AtMost(0.0),
+                missing: NO_100K,
+            },
+            Goal {
+                what: "daemon at 100,000 targets: peak RSS MiB (after a scrape)".into(),
+                figure: d100k.map(|d| d.hwm_after_scrape_kib as f64 / 1024.0),
+                bound: Bound::AtMost(256.0),
+                missing: NO_100K,
+            },
+            Goal {
+                what: "daemon at 100,000 targets: CPU seconds of one /metrics scrape".into(),
+                figure: d100k.map(|d| d.scrape_cpu_ms / 1e3),
+                bound: Bound::AtMost(1.0),
+                missing: NO_100K,
+            },
+        ];
+        for format in ["text", "json"] {
+            let o = self.once(10_000, format);
+            goals.push(Goal {
+                what: format!("--once at 10,000 targets ({format}): peak RSS MiB"),
+                figure: o.map(|o| o.hwm_kib as f64 / 1024.0),
+                bound: Bound::AtMost(64.0),
+                missing: NO_ONCE,
+            });
+            goals.push(Goal {
+                what: format!("--once at 10,000 targets ({format}) / daemon at 10,000 (CPU)"),
+                figure: o
+                    .zip(d10k)
+                    .map(|(o, d)| o.cpu_ms_per_probe() / d.cpu_ms_per_probe),
+                bound: Bound::AtMost(1.1),
+                missing: "no 10,000-target --once or daemon run",
+            });
+        }
+        crate::verdict::render(&goals, self.measured)
+    }
+
+    /// The daemon runs' details: lag histogram, RSS around the scrape, busiest syscalls.
+    pub fn details(&self) -> String {
+        let mut out = String::from(
+            "| targets | probes (ok) / due | late | lag <=0.1s / <=1s / all | peak RSS MiB \
+             before / after scrape | scrape CPU ms / wall ms | busiest syscalls (traced window) |\n\
+             |---|---|---|---|---|---|---|\n",
         );
-        let _ = write!(
-            out,
-            "\nedgewatch / floor = {:.2} ({}); without DNS cache {:.2}\n\
-             blackbox_exporter / edgewatch = {:.2} ({}); without DNS cache {:.2}\n",
-            ew / floor,
-            goal(ew / floor, Bound::AtMost(1.3), measured),
-            ew_nc / floor,
-            bb / ew,
-            goal(bb / ew, Bound::AtLeast(2.5), measured),
-            bb / ew_nc
-        );
+        for r in self.scale {
+            let bucket = |le: &str| {
+                r.lag_buckets
+                    .iter()
+                    .find(|(l, _)| l == le)
+                    .map_or(0, |(_, v)| *v)
+            };
+            let top = r.syscalls.as_ref().map_or("-".into(), |(_, top)| {
+                top.iter()
+                    .map(|(n, c)| format!("{n} {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} ({}) / {:.0} | {} | {} / {} / {} | {:.1} / {:.1} | {:.0} / {:.0} | {top} |",
+                r.targets,
+                r.probes,
+                r.ok,
+                r.targets as f64 * r.window_s / r.interval_s,
+                r.late,
+                bucket("0.1"),
+                bucket("1"),
+                bucket("+Inf"),
+                r.hwm_kib as f64 / 1024.0,
+                r.hwm_after_scrape_kib as f64 / 1024.0,
+                r.scrape_cpu_ms,
+                r.scrape_wall_ms,
+            );
+        }
+        for (tool, (_, top)) in &self.table.syscalls {
+            let top: Vec<String> = top.iter().map(|(n, c)| format!("{n} {c}")).collect();
+            let _ = writeln!(out, "\n{tool}: busiest syscalls {}", top.join(", "));
+        }
         out
     }
 }
 
-/// A goal a ratio is held to.
-#[derive(Debug, Clone, Copy)]
-pub enum Bound {
-    /// The ratio must be at most this.
-    AtMost(f64),
-    /// The ratio must be at least this.
-    AtLeast(f64),
-}
-
-/// The verdict printed beside a ratio: `goal >= 2.5: met` or `goal >= 2.5: MISSED` after a
-/// measurement; after the self-check (a few probes, one round) it says no verdict is given, so
-/// a ratio below its goal never reads like a pass, nor a noisy one like a failure.
-pub fn goal(ratio: f64, bound: Bound, measured: bool) -> String {
-    let (text, met) = match bound {
-        Bound::AtMost(b) => (format!("goal <= {b}"), ratio <= b),
-        Bound::AtLeast(b) => (format!("goal >= {b}"), ratio >= b),
-    };
-    match (measured, met) {
-        (false, _) => format!("{text}: not judged, self-check only, not a measurement"),
-        (true, true) => format!("{text}: met"),
-        (true, false) => format!("{text}: MISSED"),
-    }
-}
-
-/// The verdict wording, checked by the self-check itself (the bench has no test harness).
-pub fn check_goal_wording() {
-    assert_eq!(goal(1.33, Bound::AtLeast(2.5), true), "goal >= 2.5: MISSED");
-    assert_eq!(goal(3.31, Bound::AtLeast(2.5), true), "goal >= 2.5: met");
-    assert_eq!(goal(0.78, Bound::AtMost(1.3), true), "goal <= 1.3: met");
-    assert_eq!(
-        goal(1.33, Bound::AtLeast(2.5), false),
-        "goal >= 2.5: not judged, self-check only, not a measurement"
-    );
-}
-
-/// The scale table (markdown) and the idle daemon's CPU.
-pub fn scale(results: &[ScaleResult], idle_cpu_s: f64, idle_window: Duration) -> String {
-    let mut out = String::from(
-        "| targets | interval | window s | probes (ok) / due | CPU share of 1 core | CPU ms/probe | \
-         late (total) | lag <=0.1s / <=1s / all | peak RSS MiB | peak RSS after scrape MiB | \
-         scrape CPU ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for r in results {
-        let bucket = |le: &str| {
-            r.lag_buckets
-                .iter()
-                .find(|(l, _)| l == le)
-                .map_or(0, |(_, v)| *v)
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {}s | {:.1} | {} ({}) / {:.0} | {:.1}% | {:.3} | {} | {} / {} / {} | {:.1} | {:.1} | {:.0} |",
-            r.targets,
-            r.interval_s,
-            r.window_s,
-            r.probes,
-            r.ok,
-            r.targets as f64 * r.window_s / r.interval_s,
-            r.cpu_share * 100.0,
-            r.cpu_ms_per_probe,
-            r.late,
-            bucket("0.1"),
-            bucket("1"),
-            bucket("+Inf"),
-            r.hwm_kib as f64 / 1024.0,
-            r.hwm_after_scrape_kib as f64 / 1024.0,
-            r.scrape_cpu_ms
-        );
-    }
-    let _ = write!(
-        out,
-        "\nidle daemon (1 target, hourly): {:.0} ms CPU in {:?}\n",
+/// The idle daemon's line.
+pub fn idle(idle_cpu_s: f64, idle_window: Duration) -> String {
+    format!(
+        "idle daemon (1 target, hourly): {:.0} ms CPU in {:?}\n",
         idle_cpu_s * 1e3,
         idle_window
-    );
-    out
+    )
 }

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use crate::procfs;
 use crate::server::{Endpoints, name_of};
-use crate::{edgewatch, pinned};
+use crate::{edgewatch, pinned, syscalls};
 
 /// What one scale run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,14 @@ pub struct ScaleResult {
     pub hwm_after_scrape_kib: u64,
     /// CPU milliseconds one /metrics scrape cost the daemon.
     pub scrape_cpu_ms: f64,
+    /// Wall milliseconds one /metrics scrape took.
+    pub scrape_wall_ms: f64,
+    /// Context switches of the daemon's threads per probe in the window.
+    pub switches_per_probe: f64,
+    /// Syscalls per probe, from `strace -c -f` attached after the window (`None`: not run).
+    pub syscalls: Option<(f64, Vec<(String, u64)>)>,
+    /// Allocations per probe, from the same daemon hosted in the bench (`None`: not run).
+    pub allocs_per_probe: Option<f64>,
 }
 
 struct Daemon(Child);
@@ -81,16 +89,31 @@ async fn start(
     (Daemon(child), listen)
 }
 
+/// A scale run's times.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The probe interval.
+    pub interval: Duration,
+    /// The measured window, after one interval of warm-up.
+    pub window: Duration,
+    /// How long strace watches after the window (`None`: no syscall count).
+    pub strace_window: Option<Duration>,
+}
+
 /// Runs the daemon with `n` targets; measures one `window` after one `interval` of warm-up.
 pub async fn run(
     dir: &Path,
     ep: &Endpoints,
     bin: &Path,
     n: usize,
-    interval: Duration,
-    window: Duration,
+    timing: Timing,
     core: Option<&str>,
 ) -> ScaleResult {
+    let Timing {
+        interval,
+        window,
+        strace_window,
+    } = timing;
     let hosts: Vec<String> = (0..n).map(name_of).collect();
     let secs = format!("{}ms", interval.as_millis());
     let config = edgewatch::config(dir, ep, &hosts, &secs, 64, "LISTEN", true);
@@ -98,15 +121,32 @@ pub async fn run(
     let pid = daemon.0.id().to_string();
     tokio::time::sleep(interval + Duration::from_secs(1)).await;
     let before = Scrape::get(&listen).await;
+    let sw0 = procfs::ctx_switches(&pid);
     let cpu0 = procfs::cpu_seconds(&pid);
     let started = Instant::now();
     tokio::time::sleep(window).await;
     let cpu1 = procfs::cpu_seconds(&pid);
+    let sw1 = procfs::ctx_switches(&pid);
     let window_s = started.elapsed().as_secs_f64();
     let hwm_kib = procfs::status_kib(&pid, "VmHWM");
+    let scrape_started = Instant::now();
     let after = Scrape::get(&listen).await;
+    let scrape_wall_ms = scrape_started.elapsed().as_secs_f64() * 1e3;
     let scrape_cpu_ms = (procfs::cpu_seconds(&pid) - cpu1) * 1e3;
     let probes = after.probes.saturating_sub(before.probes);
+    // Last: tracing slows the daemon, so its late probes were read before.
+    let syscalls = match strace_window {
+        Some(w) => {
+            let s0 = Scrape::get(&listen).await;
+            let traced = syscalls::attach(&pid, &dir.join(format!("strace-{n}.txt")));
+            tokio::time::sleep(w).await;
+            let counts = traced.stop();
+            let s1 = Scrape::get(&listen).await;
+            let traced_probes = s1.probes.saturating_sub(s0.probes).max(1) as f64;
+            counts.map(|c| (c.total as f64 / traced_probes, c.top))
+        }
+        None => None,
+    };
     ScaleResult {
         targets: n,
         interval_s: interval.as_secs_f64(),
@@ -120,6 +160,10 @@ pub async fn run(
         hwm_kib,
         hwm_after_scrape_kib: procfs::status_kib(&pid, "VmHWM"),
         scrape_cpu_ms,
+        scrape_wall_ms,
+        switches_per_probe: (sw1 - sw0) as f64 / probes.max(1) as f64,
+        syscalls,
+        allocs_per_probe: None,
     }
 }
 
@@ -142,15 +186,20 @@ pub async fn idle(
 
 /// The series of `/metrics` the scale run reads.
 #[derive(Debug, Default)]
-struct Scrape {
-    probes: u64,
-    ok: u64,
-    late: u64,
-    lag_buckets: Vec<(String, u64)>,
+pub struct Scrape {
+    /// `edgewatch_probes_total`, every result.
+    pub probes: u64,
+    /// `edgewatch_probes_total{result="success"}`.
+    pub ok: u64,
+    /// `edgewatch_probes_late_total`.
+    pub late: u64,
+    /// `edgewatch_probe_schedule_lag_seconds` buckets.
+    pub lag_buckets: Vec<(String, u64)>,
 }
 
 impl Scrape {
-    async fn get(listen: &str) -> Scrape {
+    /// Scrapes the daemon listening on `listen`.
+    pub async fn get(listen: &str) -> Scrape {
         let text = http_get(listen, "/metrics").await.expect("scrape /metrics");
         let mut s = Scrape::default();
         for line in text.lines() {

@@ -13,6 +13,8 @@ pub mod server;
 pub mod status_page;
 pub mod tls_facts;
 
+use std::sync::Arc;
+
 use crate::pipeline::outcome::Outcome;
 
 /// Something that consumes outcomes besides metrics and logs.
@@ -20,6 +22,11 @@ use crate::pipeline::outcome::Outcome;
 pub trait OutcomeSink: Send + Sync {
     /// Sees every outcome.
     async fn observe(&self, outcome: &Outcome);
+    /// Sees every outcome, shared: a sink that keeps outcomes keeps this one instead of a
+    /// deep copy (the daemon calls this one).
+    async fn observe_shared(&self, outcome: &Arc<Outcome>) {
+        self.observe(outcome).await;
+    }
     /// The target named `name` is gone.
     async fn forget(&self, name: &str);
 }

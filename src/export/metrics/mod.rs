@@ -5,11 +5,12 @@
 
 mod per_target;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::checks::Status;
@@ -26,6 +27,11 @@ pub struct Metrics {
     per_target: per_target::PerTarget,
     duration: HistogramVec,
     probes_total: IntCounterVec,
+    /// `edgewatch_probes_total` by result: success, failure; looked up at the first probe of
+    /// each (not per probe, and a series appears only once it has counted something).
+    probes: [OnceLock<IntCounter>; 2],
+    /// `edgewatch_probe_duration_seconds` of each of [`PHASES`], looked up as `probes`.
+    phases: [OnceLock<Histogram>; PHASES.len()],
     check_failures_total: IntCounterVec,
 }
 
@@ -51,20 +57,24 @@ impl Metrics {
         register(registry, build_info)
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1.0);
+        let probes_total = counter(
+            registry,
+            "edgewatch_probes_total",
+            "Probes completed, by result.",
+            &["result"],
+        );
+        let duration = register(registry, duration);
         Metrics {
-            probes_total: counter(
-                registry,
-                "edgewatch_probes_total",
-                "Probes completed, by result.",
-                &["result"],
-            ),
+            probes_total,
+            probes: Default::default(),
+            phases: Default::default(),
             check_failures_total: counter(
                 registry,
                 "edgewatch_check_failures_total",
                 "Failed check results, by check and reason code.",
                 &["check", "reason"],
             ),
-            duration: register(registry, duration),
+            duration,
             registry: registry.clone(),
             per_target: per_target::PerTarget::default(),
         }
@@ -112,8 +122,16 @@ impl Metrics {
     /// Writes one outcome's series, removing the target's series that this outcome no longer has.
     pub fn record(&self, outcome: &Outcome) {
         let t = &outcome.target;
-        let ids = target_ids(t);
-        let mut now = per_target::Series::new(&ids);
+        // The target's series are rewritten in place: their lists and label text keep their
+        // allocations from one probe to the next (the supervisor forgets a changed target).
+        self.per_target.update(
+            &t.name,
+            || per_target::Series::new(&target_ids(t)),
+            |now| self.fill(outcome, now),
+        );
+    }
+
+    fn fill(&self, outcome: &Outcome, now: &mut per_target::Series) {
         // Exact capacities: 10,000 targets keep these lists between probes, and growing them by
         // doubling would leave a third of them unused.
         let judged = outcome.results.iter().filter(|r| r.status != Status::Skip);
@@ -138,8 +156,12 @@ impl Metrics {
         }
         let ok = outcome.ok();
         now.success = if ok { 1.0 } else { 0.0 };
-        self.probes_total
-            .with_label_values(&[if ok { "success" } else { "failure" }])
+        let result = usize::from(!ok);
+        self.probes[result]
+            .get_or_init(|| {
+                let label = ["success", "failure"][result];
+                self.probes_total.with_label_values(&[label])
+            })
             .inc();
         now.timestamp = std::time::SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -154,11 +176,16 @@ impl Metrics {
                     now.certs.push((address, leaf.not_after as f64));
                 }
             }
-            now.phases = phase_durations(obs);
+            phase_durations(obs, &mut now.phases);
             for &(phase, secs) in &now.phases {
-                self.duration.with_label_values(&[phase]).observe(secs);
+                match PHASES.iter().position(|p| *p == phase) {
+                    Some(i) => self.phases[i]
+                        .get_or_init(|| self.duration.with_label_values(&[phase]))
+                        .observe(secs),
+                    None => self.duration.with_label_values(&[phase]).observe(secs),
+                }
             }
-            tls_series(obs, &mut now);
+            tls_series(obs, now);
             now.acm.reserve_exact(obs.acm.len());
             for a in &obs.acm {
                 if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
@@ -166,7 +193,6 @@ impl Metrics {
                 }
             }
         }
-        self.per_target.replace(&t.name, now);
     }
 
     /// Removes every series of the target named `name`.
@@ -207,17 +233,28 @@ fn tls_series(obs: &crate::probe::Observation, now: &mut per_target::Series) {
                 .push((address, a.version.as_str(), a.suite.name));
         }
     }
+    // Overwritten in place (the last probe's strings keep their buffers), then cut to length.
+    let mut n = 0;
     for e in &obs.endpoints {
         if let Some((Some(v), Some(c))) = e.tls.as_ref().map(|t| (&t.version, &t.cipher)) {
             let address = per_target::Address(Some(e.address.ip()));
-            now.tls_version.push((address, v.clone(), c.clone()));
+            match now.tls_version.get_mut(n) {
+                Some(slot) => {
+                    slot.0 = address;
+                    slot.1.clone_from(v);
+                    slot.2.clone_from(c);
+                }
+                None => now.tls_version.push((address, v.clone(), c.clone())),
+            }
+            n += 1;
         }
     }
+    now.tls_version.truncate(n);
 }
 
 /// (phase, seconds) of a probe: DNS, and the slowest address for connect, TLS and HTTP.
-fn phase_durations(obs: &crate::probe::Observation) -> Vec<(&'static str, f64)> {
-    let mut out = Vec::with_capacity(5);
+fn phase_durations(obs: &crate::probe::Observation, out: &mut Vec<(&'static str, f64)>) {
+    out.reserve_exact(PHASES.len());
     out.push(("dns", obs.dns.duration.as_secs_f64()));
     let slowest = |f: &dyn Fn(&crate::probe::EndpointObservation) -> Option<f64>| {
         obs.endpoints
@@ -235,5 +272,7 @@ fn phase_durations(obs: &crate::probe::Observation) -> Vec<(&'static str, f64)> 
         out.push(("http", v));
     }
     out.push(("total", obs.duration.as_secs_f64()));
-    out
 }
+
+/// The phases [`phase_durations`] reports.
+const PHASES: [&str; 5] = ["dns", "connect", "tls", "http", "total"];

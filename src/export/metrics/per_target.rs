@@ -56,6 +56,19 @@ impl Series {
     }
 }
 
+impl Series {
+    /// Empties the lists for the next outcome, keeping their allocations and the labels.
+    /// (`tls_version` is overwritten in place by its writer.)
+    fn clear(&mut self) {
+        self.checks.clear();
+        self.failures.clear();
+        self.phases.clear();
+        self.certs.clear();
+        self.acm.clear();
+        self.tls_accepted.clear();
+    }
+}
+
 /// The `address` label: an IP address, or empty for target-level checks. Kept as the address
 /// itself (no string per series) and written as text only when scraped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +211,7 @@ const FAMILIES: [Family; 9] = [
 
 impl PerTarget {
     /// Replaces the series of the target named `name`; returns the ones it had.
+    #[cfg(test)]
     pub fn replace(&self, name: &str, series: Series) -> Option<Series> {
         let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
         match targets.get_mut(name) {
@@ -205,6 +219,23 @@ impl PerTarget {
             None => {
                 targets.insert(name.to_string(), series);
                 None
+            }
+        }
+    }
+
+    /// Rewrites the series of the target named `name` with `fill`, in place when the target
+    /// has series (their lists emptied first, their allocations kept), else on `new()`.
+    pub fn update(&self, name: &str, new: impl FnOnce() -> Series, fill: impl FnOnce(&mut Series)) {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        match targets.get_mut(name) {
+            Some(series) => {
+                series.clear();
+                fill(series);
+            }
+            None => {
+                let mut series = new();
+                fill(&mut series);
+                targets.insert(name.to_string(), series);
             }
         }
     }

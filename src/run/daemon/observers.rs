@@ -32,7 +32,7 @@ impl Observers {
 
     /// Records one outcome everywhere; an outcome spoiled by edgewatch's own lack of file
     /// descriptors is an internal error instead: the target keeps its last verdicts.
-    pub async fn observe(&self, outcome: &Outcome) {
+    pub async fn observe(&self, outcome: &Arc<Outcome>) {
         if let Some(why) = outcome
             .observation
             .as_ref()
@@ -45,7 +45,7 @@ impl Observers {
         }
         self.log_changes(outcome);
         for sink in &self.sinks {
-            sink.observe(outcome).await;
+            sink.observe_shared(outcome).await;
         }
     }
 
@@ -60,8 +60,8 @@ impl Observers {
         }
     }
 
-    /// One log event per state change (pass→fail, fail→pass), not per probe. Allocates only
-    /// the new verdict list (and formats only what it logs): it runs after every probe.
+    /// One log event per state change (pass→fail, fail→pass), not per probe. Allocates
+    /// nothing for a known target (and formats only what it logs): it runs after every probe.
     fn log_changes(&self, outcome: &Outcome) {
         let name = &outcome.target.name;
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
@@ -88,15 +88,18 @@ impl Observers {
         if before.is_none() {
             tracing::info!(target = %name, ok = outcome.ok(), "first probe of target");
         }
-        let now: Verdicts = outcome
+        let now = outcome
             .results
             .iter()
-            .map(|r| (r.check, r.address, r.status))
-            .collect();
+            .map(|r| (r.check, r.address, r.status));
         match last.get_mut(name.as_str()) {
-            Some(slot) => *slot = now,
+            // The list of the last probe is overwritten in place: no allocation per probe.
+            Some(slot) => {
+                slot.clear();
+                slot.extend(now);
+            }
             None => {
-                last.insert(name.clone(), now);
+                last.insert(name.clone(), now.collect());
             }
         }
     }
@@ -150,10 +153,12 @@ mod tests {
         let metrics = Arc::new(Metrics::new(&registry));
         let observers = Observers::new(vec![metrics.clone()], InternalErrors::register(&registry));
         observers
-            .observe(&outcome(Ok(Duration::ZERO), Status::Pass))
+            .observe(&Arc::new(outcome(Ok(Duration::ZERO), Status::Pass)))
             .await;
         let spoiled = Err(ConnectFailure::NoDescriptors("Too many open files".into()));
-        observers.observe(&outcome(spoiled, Status::Fail)).await;
+        observers
+            .observe(&Arc::new(outcome(spoiled, Status::Fail)))
+            .await;
         let text = metrics.render();
         assert!(
             text.contains("edgewatch_internal_errors_total{kind=\"no_descriptors\"} 1"),

@@ -116,7 +116,8 @@ pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: Ca
         if cancel.is_cancelled() {
             return;
         }
-        shared.observers.observe(&outcome).await;
+        // Shared, not copied, with the sinks that keep it (the status page's store).
+        shared.observers.observe(&Arc::new(outcome)).await;
         due += interval;
         let now = Instant::now();
         if due < now {
