@@ -110,15 +110,17 @@ fn policy_server(ip: Ipv4Addr, leaf: &Leaf, args: &[&str]) -> SServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn elb_policy_look_alikes_are_judged_against_the_floor_and_their_named_policy() {
     let pki = Pki::new();
-    let (legacy_ip, res_ip, old_ip) = (
+    let (legacy_ip, res_ip, old_ip, only13_ip) = (
         Ipv4Addr::new(127, 0, 0, 21),
         Ipv4Addr::new(127, 0, 0, 22),
         Ipv4Addr::new(127, 0, 0, 23),
+        Ipv4Addr::new(127, 0, 0, 24),
     );
     let names = [
         ("legacy.example.test", legacy_ip),
         ("res.example.test", res_ip),
         ("old.example.test", old_ip),
+        ("only13.example.test", only13_ip),
     ];
     let w = world(&pki, &names).await;
     let leaf = |n: &str| pki.good(&[n]);
@@ -159,8 +161,20 @@ async fn elb_policy_look_alikes_are_judged_against_the_floor_and_their_named_pol
             "DEFAULT@SECLEVEL=0",
         ],
     );
+    // The fourth policy: TLS13-1-3-2021-06 accepts TLS 1.3 and its three suites, nothing else.
+    let only13 = policy_server(
+        only13_ip,
+        &leaf("only13.example.test"),
+        &["-min_protocol", "TLSv1.3", "-ciphersuites", TLS13_SUITES],
+    );
     let targets = [
         entry("legacy", "legacy.example.test", legacy.addr.port(), None),
+        entry(
+            "only13-named-13",
+            "only13.example.test",
+            only13.addr.port(),
+            Some("ELBSecurityPolicy-TLS13-1-3-2021-06"),
+        ),
         entry(
             "res-named-res",
             "res.example.test",
@@ -233,6 +247,19 @@ async fn elb_policy_look_alikes_are_judged_against_the_floor_and_their_named_pol
     assert!(
         reason.contains("extra TLSv1.2, ECDHE-ECDSA-AES128-GCM-SHA256"),
         "{reason}"
+    );
+
+    let (status, _, reason) = check(&report, "only13-named-13", "tls_policy");
+    assert_eq!(status, "pass", "{reason}");
+    assert!(
+        reason.contains("matches ELBSecurityPolicy-TLS13-1-3-2021-06"),
+        "{reason}"
+    );
+    let scan = &target(&report, "only13-named-13")["facts"]["tls_scans"][0];
+    assert_eq!(
+        scan["accepted_versions"],
+        serde_json::json!(["TLSv1.3"]),
+        "{scan:#}"
     );
 
     let (status, code, reason) = check(&report, "old", "tls_handshake");
