@@ -109,16 +109,17 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Serves until `shutdown` fires, within `limits`.
+/// Serves until `shutdown` fires, within `limits`; `extra` adds routes (e.g. `/shard`).
 pub async fn serve(
     tcp: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     status: Arc<StatusPage>,
     alive: Liveness,
+    extra: Router,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    let app = router_with_liveness(metrics, ready, status, alive);
+    let app = router_with_liveness(metrics, ready, status, alive).merge(extra);
     listener::serve(tcp, app, limits, shutdown).await;
 }

@@ -43,6 +43,9 @@ pub enum AppError {
     /// The daemon failed to start.
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+    /// Sharding could not start.
+    #[error("sharding: {0}")]
+    Shard(#[from] crate::run::shard::ShardError),
 }
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
@@ -128,7 +131,10 @@ pub fn engine(
 /// Runs `--once` (returning its exit code: 0 or 1) or the daemon (returning 0 when stopped).
 pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
     // One registry; each component registers its own handles in it as it is built.
-    let registry = prometheus::Registry::new();
+    // With several replicas, each one's fleet series carry its `replica` (and `vantage`) label.
+    let labels = crate::run::shard::wiring::fleet_labels(&args, &settings)?;
+    let registry = prometheus::Registry::new_custom(None, Some(labels).filter(|l| !l.is_empty()))
+        .expect("label names are constants");
     let metrics = Arc::new(Metrics::new(&registry));
     let engine = Arc::new(engine(&settings, &registry, args.once)?);
     let notifier = match &settings.alertmanager_url {
@@ -159,6 +165,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         notifier.spawn_resender();
         sinks.push(notifier.clone());
     }
+    let shard = crate::run::shard::wiring::build(&args, &settings, &registry).await?;
     let mut sources: Vec<(SourceId, SourceTask)> = Vec::new();
     if let Some((client, k)) = kube {
         if k.events {
@@ -186,6 +193,7 @@ pub async fn run(args: ProbeArgs, settings: Settings) -> Result<u8, AppError> {
         sinks,
         status,
         sources,
+        shard,
     })
     .await?;
     Ok(0)

@@ -75,6 +75,8 @@ pub struct DaemonParts {
     pub status: Arc<StatusPage>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
+    /// Sharing the targets with other replicas, when on.
+    pub shard: Option<crate::run::shard::Shard>,
 }
 
 /// Runs until SIGTERM or SIGINT.
@@ -91,6 +93,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         sinks,
         status,
         sources,
+        shard,
     } = parts;
     let listener = server::bind(settings.listen)
         .await
@@ -121,14 +124,22 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         health: health.clone(),
         epoch: tokio::time::Instant::now(),
     });
-    let supervisor =
-        tokio::spawn(Supervisor::new(shared, waiting, ready.clone()).run(rx, shutdown.clone()));
+    let mut supervisor = Supervisor::new(shared, waiting, ready.clone());
+    let mut extra = axum::Router::new();
+    let mut keeper = None;
+    if let Some(shard) = shard {
+        extra = crate::run::shard::status::router(shard.hook.status.clone());
+        supervisor = supervisor.with_shard(shard.hook);
+        keeper = Some(tokio::spawn(shard.keeper.run(shutdown.clone())));
+    }
+    let supervisor = tokio::spawn(supervisor.run(rx, shutdown.clone()));
     let server = tokio::spawn(server::serve(
         listener,
         metrics.clone(),
         ready,
         status,
         Arc::new(move || health.healthy()),
+        extra,
         limits,
         shutdown.clone(),
     ));
@@ -171,6 +182,10 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         let _ = supervisor.await;
         let _ = server.await;
+        if let Some(k) = keeper {
+            // Releases this replica's Lease, so the others take its targets at once.
+            let _ = k.await;
+        }
     })
     .await;
     Ok(())

@@ -83,10 +83,29 @@ fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
     epoch + width * u32::try_from(slots).unwrap_or(u32::MAX)
 }
 
-/// Runs until `cancel` fires.
+/// Runs until `cancel` fires; the first probe at a random point of the first interval.
 pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
-    let interval = target.interval.unwrap_or(shared.interval);
     let phase = rand::rng().random_range(0.0..1.0);
+    probe_loop_from(target, shared, cancel, phase).await;
+}
+
+/// Runs until `cancel` fires; the first probe at once. For a target taken over from another
+/// replica: its last probe is already as old as the handover took.
+pub async fn probe_loop_now(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    cancel: CancellationToken,
+) {
+    probe_loop_from(target, shared, cancel, 0.0).await;
+}
+
+async fn probe_loop_from(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    cancel: CancellationToken,
+    phase: f64,
+) {
+    let interval = target.interval.unwrap_or(shared.interval);
     let mut due = Instant::now() + interval.mul_f64(phase);
     let tolerance = late_tolerance(interval);
     loop {

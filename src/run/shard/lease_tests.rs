@@ -1,0 +1,105 @@
+//! How the keeper reads a list of Leases into members, on a paused clock: expiry by this
+//! replica's own observation, released Leases, stale Leases seen first, and the grace after the
+//! API server was unreachable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use tokio::sync::watch;
+
+use super::super::status::StatusBoard;
+use super::super::{Membership, ShardConfig, ShardMetrics};
+use super::{LeaseKeeper, VANTAGE_LABEL};
+
+fn keeper() -> (LeaseKeeper, watch::Receiver<Option<Membership>>) {
+    // Never contacted: `observe` only reads what it is given. kube's rustls needs a provider.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client =
+        kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+    let config = ShardConfig {
+        replica: "me".into(),
+        vantage: "eu".into(),
+        namespace: "edgewatch".into(),
+        lease_duration: Duration::from_secs(5),
+    };
+    let (tx, rx) = watch::channel(None);
+    let metrics = ShardMetrics::register(&prometheus::Registry::new());
+    let status = Arc::new(StatusBoard::new(&config));
+    (LeaseKeeper::new(client, config, tx, metrics, status), rx)
+}
+
+fn lease(holder: Option<&str>, vantage: &str, rv: u64, renewed_ago: i64) -> Lease {
+    let name = holder.unwrap_or("gone");
+    let mut l = Lease::default();
+    l.metadata.name = Some(format!("edgewatch-{name}"));
+    l.metadata.resource_version = Some(rv.to_string());
+    l.metadata.labels = Some(BTreeMap::from([(VANTAGE_LABEL.into(), vantage.into())]));
+    let renewed = Timestamp::now() - SignedDuration::from_secs(renewed_ago);
+    l.spec = Some(LeaseSpec {
+        holder_identity: holder.map(String::from),
+        lease_duration_seconds: Some(5),
+        renew_time: Some(MicroTime(renewed)),
+        ..LeaseSpec::default()
+    });
+    l
+}
+
+fn members(rx: &watch::Receiver<Option<Membership>>) -> Vec<String> {
+    rx.borrow().as_ref().unwrap().members.clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_is_live_while_its_version_moves_and_expires_when_it_stops() {
+    let (mut k, rx) = keeper();
+    k.observe(vec![lease(Some("a"), "eu", 1, 0)]);
+    assert_eq!(members(&rx), ["a", "me"]);
+    tokio::time::advance(Duration::from_secs(4)).await;
+    k.observe(vec![lease(Some("a"), "eu", 2, 0)]);
+    tokio::time::advance(Duration::from_secs(4)).await;
+    // 8 s since first seen, 4 s since its version last moved: still live.
+    k.observe(vec![lease(Some("a"), "eu", 2, 4)]);
+    assert_eq!(members(&rx), ["a", "me"]);
+    tokio::time::advance(Duration::from_secs(2)).await;
+    k.observe(vec![lease(Some("a"), "eu", 2, 6)]);
+    assert_eq!(members(&rx), ["me"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn released_stale_and_other_vantage_leases_are_not_members() {
+    let (mut k, rx) = keeper();
+    k.observe(vec![
+        lease(None, "eu", 1, 0),
+        lease(Some("old"), "eu", 2, 60),
+        lease(Some("far"), "us", 3, 0),
+        lease(Some("b"), "eu", 4, 0),
+    ]);
+    assert_eq!(members(&rx), ["b", "me"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_the_api_server_was_unreachable_known_members_get_one_more_lease() {
+    let (mut k, rx) = keeper();
+    k.observe(vec![
+        lease(Some("a"), "eu", 1, 0),
+        lease(Some("old"), "eu", 2, 60),
+    ]);
+    // A minute without an answer: nothing is observed, the membership is kept.
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(members(&rx), ["a", "me"]);
+    k.recovering = true;
+    // Back: `a` could not renew either; it is kept for one more Lease duration...
+    k.observe(vec![
+        lease(Some("a"), "eu", 1, 60),
+        lease(Some("old"), "eu", 2, 120),
+    ]);
+    k.recovering = false;
+    assert_eq!(members(&rx), ["a", "me"]);
+    // ...and dropped if it still does not renew.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    k.observe(vec![lease(Some("a"), "eu", 1, 65)]);
+    assert_eq!(members(&rx), ["me"]);
+}
