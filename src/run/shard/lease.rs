@@ -1,23 +1,31 @@
 //! The Lease keeper: renews this replica's Lease (`edgewatch-<replica>`) every third of the
-//! Lease duration and lists the Leases of its vantage point to learn the live members.
+//! Lease duration and WATCHES the Leases of its vantage point (kube-runtime's `watcher`: a list,
+//! then a watch from its resourceVersion), so a member that joins or releases its Lease is seen
+//! at once. Expiry is time-based (a dead member's Lease does not change, it just stops being
+//! renewed), so the keeper also wakes when the next known Lease would expire, and restarts the
+//! watch (a fresh list) every [`relist_every`] in case a watch silently stalls.
 //!
 //! A Lease is live while its resourceVersion changed less than its duration ago, as seen by this
 //! replica's own clock (client-go's leader election does the same: no trust in other replicas'
 //! clocks); a Lease seen for the first time is trusted by its `renewTime`. A Lease whose holder
-//! is empty was released by a replica that stopped gracefully.
+//! is empty was released by a replica that stopped gracefully (`members.rs` reads them).
 //!
-//! When the API server cannot be reached, the last membership is kept, so every replica keeps
-//! probing what it owned (no gap, no duplicate). When it is reached again, the members known
-//! before get one more Lease duration to renew: they could not renew either.
+//! When the API server cannot be reached (the watch fails, or a renewal does), nobody is expired:
+//! the last membership is kept, so every replica keeps probing what it owned (no gap, no
+//! duplicate). When it is reached again, the members known before get one more Lease duration to
+//! renew: they could not renew either.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, PostParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -25,30 +33,48 @@ use tokio_util::sync::CancellationToken;
 use super::status::StatusBoard;
 use super::{Membership, ShardConfig, ShardMetrics};
 
-/// The label every member's Lease carries (and the list selects by).
+/// The label every member's Lease carries (and the watch selects by).
 pub const COMPONENT_LABEL: (&str, &str) = ("app.kubernetes.io/component", "edgewatch-shard");
 /// The label with the member's vantage point.
 pub const VANTAGE_LABEL: &str = "edgewatch.io/vantage";
 
+/// How often the watch is restarted with a fresh list: ten Lease durations, between 30 s and
+/// 5 min. A stalled watch would show live members as expired (their targets probed twice, never
+/// left unprobed) until then.
+pub fn relist_every(lease_duration: Duration) -> Duration {
+    (lease_duration * 10).clamp(Duration::from_secs(30), Duration::from_secs(300))
+}
+
 /// What this replica last saw of one Lease.
-struct Seen {
-    rv: String,
+pub(super) struct Seen {
+    pub(super) rv: String,
     /// When its resourceVersion last changed; `None`: expired when first seen.
-    changed: Option<Instant>,
+    pub(super) changed: Option<Instant>,
 }
 
 /// Keeps this replica's Lease and publishes the membership.
 pub struct LeaseKeeper {
     api: Api<Lease>,
-    config: ShardConfig,
-    tx: watch::Sender<Option<Membership>>,
-    metrics: ShardMetrics,
-    status: Arc<StatusBoard>,
+    pub(super) config: ShardConfig,
+    pub(super) tx: watch::Sender<Option<Membership>>,
+    pub(super) metrics: ShardMetrics,
+    pub(super) status: Arc<StatusBoard>,
     own: Option<Lease>,
-    seen: HashMap<String, Seen>,
-    live: BTreeSet<String>,
-    /// The last round failed: on the next success, the members known before get a fresh start.
-    recovering: bool,
+    /// The Leases as the watch last showed them, by name.
+    store: BTreeMap<String, Lease>,
+    /// A (re)list in progress: what it has shown so far; swapped in when it is done.
+    listing: Option<BTreeMap<String, Lease>>,
+    pub(super) seen: HashMap<String, Seen>,
+    pub(super) live: BTreeSet<String>,
+    /// When the earliest live Lease (not this replica's) expires, unless renewed before.
+    pub(super) next_expiry: Option<Instant>,
+    /// The API server was unreachable: on the next observation, the members known before get a
+    /// fresh start.
+    pub(super) recovering: bool,
+    watch_failing: bool,
+    renew_failing: bool,
+    /// Whether a first list has been observed (before it, nothing is published).
+    listed: bool,
 }
 
 impl LeaseKeeper {
@@ -67,9 +93,15 @@ impl LeaseKeeper {
             metrics,
             status,
             own: None,
+            store: BTreeMap::new(),
+            listing: None,
             seen: HashMap::new(),
             live: BTreeSet::new(),
+            next_expiry: None,
             recovering: false,
+            watch_failing: false,
+            renew_failing: false,
+            listed: false,
         }
     }
 
@@ -77,55 +109,133 @@ impl LeaseKeeper {
         format!("edgewatch-{}", self.config.replica)
     }
 
-    /// Renews and lists until `shutdown`; then releases this replica's Lease (best effort), so
+    fn selector(&self) -> String {
+        let mut selector = format!("{}={}", COMPONENT_LABEL.0, COMPONENT_LABEL.1);
+        if !self.config.vantage.is_empty() {
+            selector.push_str(&format!(",{VANTAGE_LABEL}={}", self.config.vantage));
+        }
+        selector
+    }
+
+    /// A fresh watch of this vantage point's Leases (it lists first).
+    fn watch(&mut self) -> BoxStream<'static, Result<Event<Lease>, watcher::Error>> {
+        self.listing = None;
+        let config = watcher::Config::default().labels(&self.selector());
+        watcher::watcher(self.api.clone(), config)
+            .default_backoff()
+            .boxed()
+    }
+
+    /// Renews and watches until `shutdown`; then releases this replica's Lease (best effort), so
     /// the others take its targets at once instead of after the Lease expires.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let every = (self.config.lease_duration / 3).max(Duration::from_millis(200));
+        let relist = relist_every(self.config.lease_duration);
         tracing::info!(replica = %self.config.replica, vantage = %self.config.vantage,
             namespace = %self.config.namespace, lease_duration = ?self.config.lease_duration,
             "sharding targets through Leases");
+        let mut events = self.watch();
+        let mut renew_at = Instant::now();
+        let mut relist_at = Instant::now() + relist;
         loop {
-            // A round never outlasts its period: a hung API server must not stop the renewals.
-            let ok = tokio::time::timeout(every, self.round())
-                .await
-                .unwrap_or(false);
-            self.status.update(|s| s.api_reachable = ok);
+            let expiry = self.next_expiry;
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(every) => {}
+                () = tokio::time::sleep_until(renew_at) => {
+                    // A renewal never outlasts its period: a hung API server must not stop them.
+                    let ok = tokio::time::timeout(every, self.renew_logged()).await.unwrap_or(false);
+                    renew_at = Instant::now() + every;
+                    self.set_health(self.watch_failing, !ok);
+                }
+                ev = events.next() => match ev {
+                    Some(Ok(ev)) => {
+                        self.set_health(false, self.renew_failing);
+                        self.apply(ev);
+                    }
+                    Some(Err(e)) => {
+                        self.metrics.lease_errors.with_label_values(&["watch"]).inc();
+                        if !self.watch_failing {
+                            tracing::warn!(error = %e, "the Lease watch failed; keeping the last \
+                                membership and retrying with backoff");
+                        }
+                        self.set_health(true, self.renew_failing);
+                    }
+                    None => events = self.watch(),
+                },
+                () = sleep_until_some(expiry) => self.reobserve(),
+                () = tokio::time::sleep_until(relist_at) => {
+                    events = self.watch();
+                    relist_at = Instant::now() + relist;
+                }
             }
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), self.release()).await;
     }
 
-    /// One renewal and one list; false when either failed.
-    async fn round(&mut self) -> bool {
-        let renewed = match self.renew().await {
+    /// Records whether the watch and the renewals work; when both work again after either
+    /// failed, the members known before get one more Lease duration.
+    fn set_health(&mut self, watch_failing: bool, renew_failing: bool) {
+        let was_down = self.watch_failing || self.renew_failing;
+        self.watch_failing = watch_failing;
+        self.renew_failing = renew_failing;
+        let down = watch_failing || renew_failing;
+        self.status.update(|s| s.api_reachable = !down);
+        if was_down && !down {
+            tracing::info!("the API server answers again; known members get one more Lease");
+            self.recovering = true;
+            self.reobserve();
+        }
+    }
+
+    /// One watch event into the store; the membership is worked out again when the store is
+    /// whole (not in the middle of a list).
+    fn apply(&mut self, ev: Event<Lease>) {
+        match ev {
+            Event::Init => self.listing = Some(BTreeMap::new()),
+            Event::InitApply(l) => {
+                if let (Some(buf), Some(name)) = (self.listing.as_mut(), l.metadata.name.clone()) {
+                    buf.insert(name, l);
+                }
+            }
+            Event::InitDone => {
+                self.store = self.listing.take().unwrap_or_default();
+                self.listed = true;
+                self.reobserve();
+            }
+            Event::Apply(l) => {
+                if let Some(name) = l.metadata.name.clone() {
+                    self.store.insert(name, l);
+                }
+                self.reobserve();
+            }
+            Event::Delete(l) => {
+                if let Some(name) = &l.metadata.name {
+                    self.store.remove(name);
+                }
+                self.reobserve();
+            }
+        }
+    }
+
+    /// Works the membership out from the store, unless nothing was listed yet or the API server
+    /// is unreachable (then nobody expires: the last membership stands).
+    fn reobserve(&mut self) {
+        if !self.listed || (self.watch_failing || self.renew_failing) && self.tx.borrow().is_some()
+        {
+            self.next_expiry = None;
+            return;
+        }
+        let items: Vec<Lease> = self.store.values().cloned().collect();
+        self.observe(items);
+        self.recovering = false;
+    }
+
+    async fn renew_logged(&mut self) -> bool {
+        match self.renew().await {
             Ok(()) => true,
             Err((op, e)) => {
                 self.metrics.lease_errors.with_label_values(&[op]).inc();
                 tracing::warn!(operation = op, error = %e, "cannot renew this replica's Lease");
-                false
-            }
-        };
-        let mut selector = format!("{}={}", COMPONENT_LABEL.0, COMPONENT_LABEL.1);
-        if !self.config.vantage.is_empty() {
-            selector.push_str(&format!(",{VANTAGE_LABEL}={}", self.config.vantage));
-        }
-        match self
-            .api
-            .list(&ListParams::default().labels(&selector))
-            .await
-        {
-            Ok(list) => {
-                self.observe(list.items);
-                self.recovering = !renewed;
-                renewed
-            }
-            Err(e) => {
-                self.metrics.lease_errors.with_label_values(&["list"]).inc();
-                tracing::warn!(error = %e, "cannot list the Leases; keeping the last membership");
-                self.recovering = true;
                 false
             }
         }
@@ -191,71 +301,6 @@ impl LeaseKeeper {
         }
     }
 
-    /// Works out the live members from a fresh list and publishes them when they changed.
-    fn observe(&mut self, items: Vec<Lease>) {
-        let now = Instant::now();
-        let wall = Timestamp::now();
-        let mut live = BTreeSet::from([self.config.replica.clone()]);
-        let mut seen = HashMap::new();
-        for lease in items {
-            let labels = lease.metadata.labels.clone().unwrap_or_default();
-            let vantage = labels.get(VANTAGE_LABEL).map(String::as_str).unwrap_or("");
-            let (Some(name), Some(spec)) = (lease.metadata.name, lease.spec) else {
-                continue;
-            };
-            if vantage != self.config.vantage {
-                continue;
-            }
-            let Some(holder) = spec.holder_identity.filter(|h| !h.is_empty()) else {
-                continue; // released
-            };
-            let secs = spec.lease_duration_seconds.unwrap_or(0).clamp(1, 3600);
-            let duration = Duration::from_secs(secs as u64);
-            let rv = lease.metadata.resource_version.unwrap_or_default();
-            let changed = match self.seen.get(&name) {
-                Some(s) if s.rv == rv => {
-                    if self.recovering && self.live.contains(&holder) {
-                        Some(now)
-                    } else {
-                        s.changed
-                    }
-                }
-                Some(_) => Some(now),
-                None => {
-                    let until = spec.renew_time.and_then(|t| {
-                        t.0.checked_add(SignedDuration::from_secs(i64::from(secs)))
-                            .ok()
-                    });
-                    until.filter(|u| *u > wall).map(|_| now)
-                }
-            };
-            if changed.is_some_and(|c| now.saturating_duration_since(c) < duration) {
-                live.insert(holder);
-            }
-            seen.insert(name, Seen { rv, changed });
-        }
-        self.seen = seen;
-        let members: Vec<String> = live.iter().cloned().collect();
-        self.live = live;
-        self.metrics.members.set(members.len() as i64);
-        self.status.update(|s| {
-            s.membership_known = true;
-            s.members = members.clone();
-        });
-        let next = Membership {
-            me: self.config.replica.clone(),
-            members,
-        };
-        self.tx.send_if_modified(|m| {
-            if m.as_ref() == Some(&next) {
-                return false;
-            }
-            tracing::info!(members = ?next.members, "shard membership changed");
-            *m = Some(next);
-            true
-        });
-    }
-
     /// Empties the holder of this replica's Lease: the others stop counting it at once.
     async fn release(&mut self) {
         let Some(mut lease) = self.own.take() else {
@@ -276,6 +321,14 @@ impl LeaseKeeper {
                 .inc();
             tracing::warn!(error = %e, "cannot release this replica's Lease; it will expire");
         }
+    }
+}
+
+/// Sleeps until `at`; forever when `None`.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 

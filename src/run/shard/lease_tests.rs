@@ -103,3 +103,77 @@ async fn after_the_api_server_was_unreachable_known_members_get_one_more_lease()
     k.observe(vec![lease(Some("a"), "eu", 1, 65)]);
     assert_eq!(members(&rx), ["me"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_keeper_wakes_when_the_next_lease_would_expire() {
+    let (mut k, _rx) = keeper();
+    k.observe(vec![lease(Some("a"), "eu", 1, 0)]);
+    let first = k.next_expiry.expect("a live Lease expires");
+    assert_eq!(first, tokio::time::Instant::now() + Duration::from_secs(5));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    k.observe(vec![
+        lease(Some("a"), "eu", 2, 0),
+        lease(Some("me"), "eu", 3, 0),
+    ]);
+    // Renewed: the wake-up moves; this replica's own Lease never sets one.
+    assert_eq!(
+        k.next_expiry,
+        Some(tokio::time::Instant::now() + Duration::from_secs(5))
+    );
+    k.observe(vec![lease(Some("me"), "eu", 3, 0)]);
+    assert_eq!(k.next_expiry, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn watch_events_change_the_membership_at_once_and_a_relist_replaces_the_store() {
+    use kube::runtime::watcher::Event;
+    let (mut k, rx) = keeper();
+    k.apply(Event::Init);
+    k.apply(Event::InitApply(lease(Some("a"), "eu", 1, 0)));
+    assert!(
+        rx.borrow().is_none(),
+        "nothing published in the middle of a list"
+    );
+    k.apply(Event::InitDone);
+    assert_eq!(members(&rx), ["a", "me"]);
+    k.apply(Event::Apply(lease(Some("b"), "eu", 2, 0)));
+    assert_eq!(members(&rx), ["a", "b", "me"], "a joiner is seen at once");
+    let mut released = lease(Some("a"), "eu", 3, 0);
+    released.spec.as_mut().unwrap().holder_identity = None;
+    k.apply(Event::Apply(released));
+    assert_eq!(
+        members(&rx),
+        ["b", "me"],
+        "a released Lease is seen at once"
+    );
+    k.apply(Event::Delete(lease(Some("b"), "eu", 4, 0)));
+    assert_eq!(members(&rx), ["me"]);
+    // A relist that no longer shows a Lease drops it when the list is done.
+    k.apply(Event::Apply(lease(Some("c"), "eu", 5, 0)));
+    k.apply(Event::Init);
+    k.apply(Event::InitDone);
+    assert_eq!(members(&rx), ["me"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_the_watch_fails_nobody_expires_and_known_members_get_one_more_lease_after() {
+    use kube::runtime::watcher::Event;
+    let (mut k, rx) = keeper();
+    k.apply(Event::Init);
+    k.apply(Event::InitApply(lease(Some("a"), "eu", 1, 0)));
+    k.apply(Event::InitDone);
+    k.set_health(true, false);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    k.reobserve();
+    assert_eq!(
+        members(&rx),
+        ["a", "me"],
+        "kept while the API server is away"
+    );
+    assert_eq!(k.next_expiry, None, "no wake-up while frozen");
+    k.set_health(false, false);
+    assert_eq!(members(&rx), ["a", "me"], "one more Lease after it is back");
+    tokio::time::advance(Duration::from_secs(5)).await;
+    k.reobserve();
+    assert_eq!(members(&rx), ["me"], "dropped when it still does not renew");
+}

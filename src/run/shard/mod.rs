@@ -1,6 +1,6 @@
-//! Several replicas sharing the fleet. Membership comes from Kubernetes Leases (`lease.rs`):
-//! each replica holds `edgewatch-<replica>` in one namespace, labelled with its vantage point,
-//! and the live members are the unexpired Leases of the same vantage point. Each target is owned
+//! Several replicas sharing the fleet. Membership comes from Kubernetes Leases (`lease.rs` keeps
+//! and watches them, `members.rs` reads them): each replica holds `edgewatch-<replica>` in one
+//! namespace, labelled with its vantage point, and the live members are the unexpired Leases of the same vantage point. Each target is owned
 //! by one member, by rendezvous hashing (`hrw.rs`); the supervisor runs only what this replica
 //! owns. Off by default: then none of this is built and one replica probes everything.
 //!
@@ -9,6 +9,7 @@
 
 pub mod hrw;
 pub mod lease;
+mod members;
 pub mod status;
 pub mod wiring;
 
@@ -153,7 +154,7 @@ pub struct ShardMetrics {
     pub members: prometheus::IntGauge,
     /// `edgewatch_shard_owned_targets`: targets this replica probes.
     pub owned: prometheus::IntGauge,
-    /// `edgewatch_shard_lease_errors_total{operation}`: failed Lease calls.
+    /// `edgewatch_shard_lease_errors_total{operation}`: failed Lease calls (and watch failures).
     pub lease_errors: prometheus::IntCounterVec,
 }
 
@@ -180,7 +181,7 @@ impl ShardMetrics {
             lease_errors: counter(
                 registry,
                 "edgewatch_shard_lease_errors_total",
-                "Failed Lease calls, by operation (get, create, update, list, release).",
+                "Failed Lease calls and watch failures, by operation (get, create, update, watch, release).",
                 &["operation"],
             ),
         }
