@@ -21,7 +21,6 @@ use tokio::process::{Child, Command};
 use crate::support::dns::{DnsServer, Zone};
 use crate::support::free_port;
 use crate::support::kube_api::KubeApi;
-use crate::support::monitoring_tools::wait_ready;
 use crate::support::pki::Pki;
 use crate::support::tls_server::{Reply, TlsServer, bind_same_port};
 
@@ -104,12 +103,23 @@ fn spawn(bin: &str, config: &std::path::Path, api: &KubeApi, name: &str) -> Fig 
     }
 }
 
+/// Waits (up to 10 minutes: ten processes parse a 3 MB config at once) until `/readyz` is 200.
 async fn ready(f: &Fig) {
-    wait_ready(
-        &format!("http://127.0.0.1:{}/readyz", f.listen),
-        String::new,
-    )
-    .await;
+    let url = format!("http://127.0.0.1:{}/readyz", f.listen);
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(&url).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "{} never ready",
+            f.name
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Waits until every replica sees exactly `n` members; returns how long that took.

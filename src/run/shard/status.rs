@@ -1,5 +1,5 @@
 //! `/shard`: which targets this replica owns and who the other members are, as JSON. The
-//! supervisor writes the owned targets after each change, the Lease keeper the members.
+//! supervisor writes the owned targets after each change, the Lease keeper the members and whether the API server answers.
 
 use std::sync::{Arc, Mutex};
 
@@ -25,8 +25,8 @@ pub struct Status {
     pub membership_known: bool,
     /// Live members of this vantage point, sorted, this replica included.
     pub members: Vec<String>,
-    /// Whether the last Lease round reached the API server (when not, the last membership is
-    /// kept).
+    /// Whether the Lease watch and the last renewal work (when not, the last membership is
+    /// kept: nobody expires).
     pub api_reachable: bool,
     /// Names of the targets this replica owns, sorted.
     pub owned: Vec<String>,
