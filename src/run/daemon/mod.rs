@@ -133,16 +133,14 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         keeper = Some(tokio::spawn(shard.keeper.run(shutdown.clone())));
     }
     let supervisor = tokio::spawn(supervisor.run(rx, shutdown.clone()));
-    let server = tokio::spawn(server::serve(
-        listener,
+    let app = server::router_with_liveness(
         metrics.clone(),
         ready,
         status,
         Arc::new(move || health.healthy()),
-        extra,
-        limits,
-        shutdown.clone(),
-    ));
+    )
+    .merge(extra);
+    let server = tokio::spawn(server::serve(listener, app, limits, shutdown.clone()));
 
     let mut static_count = settings.targets.len();
     // Moved, not copied: with 10,000 targets every copy costs megabytes.
