@@ -10,8 +10,8 @@
 //! clocks); a Lease seen for the first time is trusted by its `renewTime`. A Lease whose holder
 //! is empty was released by a replica that stopped gracefully (`members.rs` reads them).
 //!
-//! When the API server cannot be reached (the watch fails, or a renewal does), nobody is expired:
-//! the last membership is kept, so every replica keeps probing what it owned (no gap, no
+//! When the API server cannot be reached (the watch fails, or a renewal does), nobody is expired
+//! (joins and releases the watch still shows are taken in): the last membership is kept, so every replica keeps probing what it owned (no gap, no
 //! duplicate). When it is reached again, the members known before get one more Lease duration to
 //! renew: they could not renew either.
 
@@ -217,14 +217,15 @@ impl LeaseKeeper {
         }
     }
 
-    /// Works the membership out from the store, unless nothing was listed yet or the API server
-    /// is unreachable (then nobody expires: the last membership stands).
+    /// Works the membership out from the store (nothing before the first list). While the API
+    /// server is unreachable (the watch or the renewals fail) nobody EXPIRES: every known member
+    /// is treated as just renewed. Joins and releases the watch still shows are taken in: a
+    /// replica whose own renewals time out must still learn of the others.
     fn reobserve(&mut self) {
-        if !self.listed || (self.watch_failing || self.renew_failing) && self.tx.borrow().is_some()
-        {
-            self.next_expiry = None;
+        if !self.listed {
             return;
         }
+        self.recovering |= self.watch_failing || self.renew_failing;
         let items: Vec<Lease> = self.store.values().cloned().collect();
         self.observe(items);
         self.recovering = false;
