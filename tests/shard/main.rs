@@ -58,11 +58,13 @@ async fn three_replicas_probe_each_target_once_and_take_over_a_killed_one() {
     let c = coverage(&probes, &all, from, to);
     eprintln!(
         "steady, 3 replicas x 300 targets over {:.1}s: {} probes, {} targets probed by 2+ replicas, \
-         {} overlaps, largest gap {:.2}s, unprobed {}",
+         {} overlaps ({} probes less than half an interval after the previous), \
+         largest gap {:.2}s, unprobed {}",
         (to - from) as f64 / 1000.0,
         c.probes,
         c.multi_replica.len(),
         c.overlaps,
+        c.close_pairs,
         c.largest_gap,
         c.unprobed.len()
     );
