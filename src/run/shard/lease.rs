@@ -45,6 +45,20 @@ pub fn relist_every(lease_duration: Duration) -> Duration {
     (lease_duration * 10).clamp(Duration::from_secs(30), Duration::from_secs(300))
 }
 
+/// How often this replica's Lease is renewed: every third of its duration (at least 200 ms).
+pub fn renew_every(lease_duration: Duration) -> Duration {
+    (lease_duration / 3).max(Duration::from_millis(200))
+}
+
+/// How long one renewal may take: half the Lease duration (a starved API server answering in
+/// more than a third of it is still an answer; a budget of a third made such renewals time out
+/// and the replicas expire each other). Renewals are scheduled from the START of the previous
+/// one, so the longest time between two landed renewals is the later of a period and a budget,
+/// plus a budget: one Lease duration, as with a third and scheduling from the end.
+pub fn renew_budget(lease_duration: Duration) -> Duration {
+    (lease_duration / 2).max(Duration::from_millis(200))
+}
+
 /// What this replica last saw of one Lease.
 pub(super) struct Seen {
     pub(super) rv: String,
@@ -129,7 +143,8 @@ impl LeaseKeeper {
     /// Renews and watches until `shutdown`; then releases this replica's Lease (best effort), so
     /// the others take its targets at once instead of after the Lease expires.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let every = (self.config.lease_duration / 3).max(Duration::from_millis(200));
+        let every = renew_every(self.config.lease_duration);
+        let budget = renew_budget(self.config.lease_duration);
         let relist = relist_every(self.config.lease_duration);
         tracing::info!(replica = %self.config.replica, vantage = %self.config.vantage,
             namespace = %self.config.namespace, lease_duration = ?self.config.lease_duration,
@@ -142,9 +157,10 @@ impl LeaseKeeper {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 () = tokio::time::sleep_until(renew_at) => {
-                    // A renewal never outlasts its period: a hung API server must not stop them.
-                    let ok = tokio::time::timeout(every, self.renew_logged()).await.unwrap_or(false);
-                    renew_at = Instant::now() + every;
+                    // A renewal never outlasts its budget: a hung API server must not stop them.
+                    let started = Instant::now();
+                    let ok = tokio::time::timeout(budget, self.renew_logged()).await.unwrap_or(false);
+                    renew_at = started + every;
                     self.set_health(self.watch_failing, !ok);
                 }
                 ev = events.next() => match ev {

@@ -198,3 +198,17 @@ async fn while_this_replicas_renewals_fail_it_still_sees_others_join_but_expires
     k.apply(Event::Apply(released));
     assert_eq!(members(&rx), ["a", "me"], "a release is taken in");
 }
+
+#[test]
+fn a_renewal_may_take_half_the_lease_and_landed_renewals_stay_within_one_lease() {
+    use super::{renew_budget, renew_every};
+    for secs in [1u64, 2, 5, 10, 15, 60] {
+        let d = Duration::from_secs(secs);
+        let (every, budget) = (renew_every(d), renew_budget(d));
+        assert_eq!(budget, d / 2, "{secs}s");
+        // Worst case: one renewal lands as it starts, the next starts when the first gives up
+        // (or a period later, if later) and lands at the end of its budget.
+        let gap = every.max(budget) + budget;
+        assert!(gap <= d, "{secs}s: renewals up to {gap:?} apart");
+    }
+}
