@@ -188,7 +188,11 @@ mod tests {
         assert_eq!(e[1] - e[0], ms(7000));
         // Longer than an interval: the missed tick is skipped, not caught up.
         let e = ends(i, &[ms(100), ms(9000), ms(100)]);
-        assert_eq!(e[2] - e[1], ms(3100), "ticks at 8 s and 12 s missed: the next at 16 s, not 8 s and 12 s at once");
+        assert_eq!(
+            e[2] - e[1],
+            ms(3100),
+            "ticks at 8 s and 12 s missed: the next at 16 s, not 8 s and 12 s at once"
+        );
         // Whatever the delays, no three probes of one loop end within one interval.
         let took: Vec<Duration> = (0..200u64).map(|k| ms((k * 7919) % 9000)).collect();
         let e = ends(i, &took);
