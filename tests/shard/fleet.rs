@@ -229,9 +229,10 @@ pub struct Coverage {
 /// than one loop can end in it (floor(window / interval) + 2). NOT "two probes less than half an
 /// interval apart": a probe that ends late (a loaded machine: the wait for a permit and the
 /// probe took seconds) followed by the next one on time does that with ONE loop — the flaky
-/// failure of 16 such "overlaps" in 12 s had 893 probes of 300 targets (one loop each makes
-/// about 907 in 12.1 s; two loops for 16 targets would have made more, not fewer) and a
-/// largest gap of 7.07 s, an interval plus a 3 s late end. Those pairs are `close_pairs`.
+/// failure of 16 such "overlaps" in 12.1 s had 893 probes of 300 targets, as many as passing
+/// runs make (893 to 901; a second loop for a target adds about 3 in 12 s, so 16 overlaps from
+/// extra loops would have meant 15 or more extra probes), and a largest gap of 7.07 s (4.2 to
+/// 5.2 s in passing runs): an interval plus an end 3 s late. Those pairs are `close_pairs`.
 pub fn coverage(p: &Probes, targets: &[String], from: u64, to: u64) -> Coverage {
     let within = p.within(from, to);
     let mut c = Coverage {
