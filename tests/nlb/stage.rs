@@ -12,7 +12,7 @@ use std::time::Duration;
 use edgewatch::echo::{EchoSettings, ProxyMode};
 use tokio::sync::oneshot;
 
-use crate::haproxy::{Haproxy, HaproxyConfig};
+use crate::haproxy::{self, Haproxy, HaproxyConfig};
 use crate::support::dns::{DnsServer, Zone};
 use crate::support::free_port_on;
 use crate::support::pki::{Leaf, Pki};
@@ -111,7 +111,7 @@ impl Stage {
         };
 
         let port = free_port_on(LB_IP);
-        let haproxy = Haproxy::start(&HaproxyConfig {
+        let haproxy = haproxy::start(&HaproxyConfig {
             lb_ips: vec![LB_IP, OTHER_LB_IP],
             port,
             cert_bundle: bundle(&served),

@@ -23,6 +23,7 @@
 
 pub mod background;
 pub mod dns;
+pub mod haproxy;
 pub mod hostile;
 pub mod kube_api;
 pub mod monitoring_tools;

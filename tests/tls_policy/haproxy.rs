@@ -4,11 +4,9 @@
 //! per policy, since those settings are global. Answers every request with 200 itself (no
 //! backend). Killed when dropped; fails loudly (naming the tool) when haproxy is missing.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
 
+use crate::support::haproxy::Haproxy;
 use crate::support::pki::Leaf;
 
 /// `ELBSecurityPolicy-TLS13-1-2-2021-06`: TLS 1.2 and 1.3; its TLS 1.2 suites in OpenSSL's names.
@@ -46,28 +44,6 @@ pub struct Policy {
     pub ciphers: &'static str,
 }
 
-/// The haproxy binary: `$HAPROXY`, else `/usr/sbin/haproxy`, else `haproxy` on PATH.
-fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HAPROXY") {
-        return PathBuf::from(p);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("haproxy"))
-            .find(|p| p.is_file())
-    });
-    [Some(PathBuf::from("/usr/sbin/haproxy")), on_path]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "haproxy is not installed: the haproxy look-alike test needs it (Debian: apt-get \
-                 install haproxy; or set HAPROXY=/path/to/haproxy)"
-            )
-        })
-}
-
 /// The configuration text for `policy`, serving the bundle at `cert` on `addr`.
 pub fn config_text(policy: &Policy, addr: SocketAddr, cert: &str) -> String {
     format!(
@@ -83,53 +59,8 @@ pub fn config_text(policy: &Policy, addr: SocketAddr, cert: &str) -> String {
     )
 }
 
-/// A running haproxy.
-pub struct Haproxy {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Haproxy {
-    /// Serves `leaf` on `addr` under `policy`; waits until it listens, or panics with
-    /// haproxy's own output.
-    pub fn start(policy: &Policy, addr: SocketAddr, leaf: &Leaf) -> Haproxy {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cert = dir.path().join("site.pem");
-        let bundle = format!("{}{}{}", leaf.cert_pem(), leaf.chain_pem(), leaf.key_pem());
-        std::fs::write(&cert, bundle).expect("write cert");
-        let cfg = dir.path().join("haproxy.cfg");
-        let text = config_text(policy, addr, &cert.display().to_string());
-        std::fs::write(&cfg, text).expect("write cfg");
-        let log = dir.path().join("haproxy.log");
-        let child = Command::new(binary())
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start haproxy ({}): {e}", binary().display()));
-        let mut haproxy = Haproxy { child, _dir: dir };
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = haproxy.child.try_wait() {
-                let out = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("haproxy exited ({status}) at start:\n{out}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "haproxy did not listen on {addr} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        haproxy
-    }
-}
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Serves `leaf` on `addr` under `policy`; waits until it listens.
+pub fn start(policy: &Policy, addr: SocketAddr, leaf: &Leaf) -> Haproxy {
+    let bundle = format!("{}{}{}", leaf.cert_pem(), leaf.chain_pem(), leaf.key_pem());
+    Haproxy::run(&bundle, |cert| config_text(policy, addr, cert), &[addr])
 }

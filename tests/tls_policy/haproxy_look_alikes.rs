@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde_json::json;
 
-use super::haproxy::{Haproxy, LEGACY_2016_08, TLS13_1_2_2021_06};
+use super::haproxy::{self, LEGACY_2016_08, TLS13_1_2_2021_06};
 use super::{check, entry, target, world};
 use crate::support::free_port_on;
 use crate::support::pki::Pki;
@@ -25,12 +25,12 @@ async fn haproxy_with_elb_policy_settings_is_scanned_and_judged_like_the_policy(
     .await;
     let modern_addr = SocketAddr::from((modern_ip, free_port_on(modern_ip)));
     let legacy_addr = SocketAddr::from((legacy_ip, free_port_on(legacy_ip)));
-    let _modern = Haproxy::start(
+    let _modern = haproxy::start(
         &TLS13_1_2_2021_06,
         modern_addr,
         &pki.good(&["modern.example.test"]),
     );
-    let _legacy = Haproxy::start(
+    let _legacy = haproxy::start(
         &LEGACY_2016_08,
         legacy_addr,
         &pki.good(&["legacy.example.test"]),
