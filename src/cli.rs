@@ -89,6 +89,16 @@ pub struct ProbeArgs {
     /// Kubernetes options.
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Share the targets with the other replicas through Kubernetes Leases (also
+    /// `shard.enabled: true`).
+    #[arg(long)]
+    pub shard: bool,
+    /// This replica's name in the shard (default: the hostname, which is the pod's name).
+    #[arg(long, env = "EDGEWATCH_REPLICA", value_name = "NAME")]
+    pub replica: Option<String>,
+    /// This replica's vantage point (overrides `vantage:`).
+    #[arg(long, env = "EDGEWATCH_VANTAGE", value_name = "NAME")]
+    pub vantage: Option<String>,
 }
 
 /// Kubernetes discovery options.

@@ -45,8 +45,26 @@ pub struct ConfigFile {
     pub alertmanager: AlertmanagerSection,
     /// Kubernetes Service discovery.
     pub kubernetes: KubernetesSection,
+    /// Sharing the fleet between replicas through Kubernetes Leases.
+    pub shard: ShardSection,
+    /// Where this replica probes from (a label on every series); empty: one vantage point.
+    pub vantage: Option<String>,
     /// Static targets.
     pub targets: Vec<TargetEntry>,
+}
+
+/// `shard:`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShardSection {
+    /// Share the targets with the other replicas of the same vantage point.
+    pub enabled: Option<bool>,
+    /// Namespace of the Leases (default: the pod's own).
+    pub namespace: Option<String>,
+    /// How long a replica's Lease lasts unrenewed (default: a third of the shortest probe
+    /// interval, at least 5 s).
+    #[serde(with = "humantime_serde")]
+    pub lease_duration: Option<Duration>,
 }
 
 /// `resolver:`

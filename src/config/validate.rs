@@ -129,6 +129,46 @@ pub fn validate(file: &ConfigFile, origin: &str) -> Result<(), ConfigError> {
     if let Some(name) = &file.aws.cluster_name {
         check_tag_value(name.trim()).map_err(|m| err("aws.cluster_name", m))?;
     }
+    check_shard(file).map_err(|(field, m)| err(field, m.to_string()))
+}
+
+/// Longest `shard.lease_duration`: longer leaves a dead replica's targets unprobed for longer.
+pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(3600);
+
+/// Whether `v` can be a `vantage` (a label value on every series and a Lease label): at most 63
+/// characters of `[A-Za-z0-9._-]`, starting and ending alphanumeric (a Kubernetes label value).
+pub fn valid_vantage(v: &str) -> bool {
+    v.is_empty()
+        || (v.len() <= 63
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && v.as_bytes()[0].is_ascii_alphanumeric()
+            && v.as_bytes()[v.len() - 1].is_ascii_alphanumeric())
+}
+
+/// `vantage:` and `shard:`: a label value, a bounded Lease duration, a namespace name.
+fn check_shard(file: &ConfigFile) -> Result<(), (&'static str, &'static str)> {
+    if !valid_vantage(file.vantage.as_deref().unwrap_or("")) {
+        return Err((
+            "vantage",
+            "must be at most 63 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit",
+        ));
+    }
+    let s = &file.shard;
+    if let Some(d) = s.lease_duration
+        && (d < secs(1) || d > MAX_LEASE_DURATION)
+    {
+        return Err(("shard.lease_duration", "must be between 1s and 1h"));
+    }
+    if let Some(ns) = &s.namespace
+        && (ns.is_empty()
+            || ns.len() > 63
+            || !ns
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    {
+        return Err(("shard.namespace", "is not a Kubernetes namespace name"));
+    }
     Ok(())
 }
 

@@ -177,6 +177,9 @@ pub async fn run(args: DemoArgs, log_format: LogFormat) -> Result<u8, DemoError>
         log_format,
         aws: false,
         kube: KubeArgs::default(),
+        shard: false,
+        replica: None,
+        vantage: None,
     };
     Ok(app::run(probe, settings).await?)
 }

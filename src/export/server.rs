@@ -109,16 +109,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Serves until `shutdown` fires, within `limits`.
+/// Serves `app` (the [`router_with_liveness`], with any extra routes merged, e.g. `/shard`)
+/// until `shutdown` fires, within `limits`.
 pub async fn serve(
     tcp: tokio::net::TcpListener,
-    metrics: Arc<Metrics>,
-    ready: Arc<AtomicBool>,
-    status: Arc<StatusPage>,
-    alive: Liveness,
+    app: Router,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    let app = router_with_liveness(metrics, ready, status, alive);
     listener::serve(tcp, app, limits, shutdown).await;
 }

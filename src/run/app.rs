@@ -50,6 +50,9 @@ pub enum AppError {
     /// The `--once` report could not be written (stdout closed).
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+    /// Sharding could not start.
+    #[error("sharding: {0}")]
+    Shard(#[from] crate::run::shard::ShardError),
 }
 
 /// Loads the config file and `--target` flags, with command-line overrides applied.
@@ -183,7 +186,10 @@ pub async fn run_with_hangup(
     hangup: Option<Signal>,
 ) -> Result<u8, AppError> {
     // One registry; each component registers its own handles in it as it is built.
-    let registry = prometheus::Registry::new();
+    // With several replicas, each one's fleet series carry its `replica` (and `vantage`) label.
+    let labels = crate::run::shard::wiring::fleet_labels(&args, &settings)?;
+    let registry = prometheus::Registry::new_custom(None, Some(labels).filter(|l| !l.is_empty()))
+        .expect("label names are constants");
     let metrics = Arc::new(Metrics::new(&registry));
     let engine = Arc::new(engine(&settings, &registry, args.once)?);
     let notifier = match &settings.alertmanager_url {
@@ -214,6 +220,7 @@ pub async fn run_with_hangup(
         notifier.spawn_resender();
         sinks.push(notifier.clone());
     }
+    let shard = crate::run::shard::wiring::build(&args, &settings, &registry).await?;
     let mut sources: Vec<(SourceId, SourceTask)> = Vec::new();
     if let Some((client, k)) = kube {
         if k.events {
@@ -242,6 +249,7 @@ pub async fn run_with_hangup(
         status,
         sources,
         hangup,
+        shard,
     })
     .await?;
     Ok(0)

@@ -8,3 +8,4 @@ pub mod fdlimit;
 pub mod logfields;
 pub mod once;
 pub mod settings;
+pub mod shard;

@@ -24,6 +24,7 @@ use crate::probe::dns::ResolverSettings;
 use crate::probe::egress::ClientIpSettings;
 use crate::probe::tls_scan::{TlsProtocol, TlsScanSettings};
 use crate::run::concurrency;
+use crate::run::shard::ShardSettings;
 
 /// The default address of `/metrics`, `/healthz`, `/readyz`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9815";
@@ -64,6 +65,10 @@ pub struct Settings {
     pub alertmanager_resend: Duration,
     /// Kubernetes discovery.
     pub kubernetes: KubernetesSettings,
+    /// Sharing the fleet between replicas.
+    pub shard: ShardSettings,
+    /// This replica's vantage point (a label value); empty: one vantage point.
+    pub vantage: String,
     /// Static targets (config file, then flags).
     pub targets: Vec<Target>,
     /// What `tls_policy` holds every listener to.
@@ -224,6 +229,8 @@ fn build(file: ConfigFile, origin: &str, flag_targets: &[String]) -> Result<Sett
             .resend_interval
             .unwrap_or(Duration::from_secs(60)),
         kubernetes: KubernetesSettings::from_config(&file.kubernetes),
+        shard: ShardSettings::from_config(&file.shard),
+        vantage: file.vantage.clone().unwrap_or_default(),
         targets,
         tls_floor,
         tls_scan: TlsScanSettings::from_config(&file.tls),

@@ -117,7 +117,11 @@ fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn both_kustomizations_build_and_validate_with_only_the_crds_unchecked() {
-    for dir in ["deploy/kubernetes/base", "deploy/kubernetes/namespaced"] {
+    for dir in [
+        "deploy/kubernetes/base",
+        "deploy/kubernetes/namespaced",
+        "deploy/kubernetes/vantage-b",
+    ] {
         let (_tmp, path, docs) = built(dir);
         let skipped = validate(&path);
         assert_eq!(
@@ -238,6 +242,28 @@ fn check_deployment(docs: &[Value]) {
         "{args:?}"
     );
     assert_eq!(pod["serviceAccountName"], "edgewatch");
+    // Two replicas sharing the fleet, spread over zones, never both disrupted at once.
+    assert_eq!(d["spec"]["replicas"], 2);
+    let spread = &pod["topologySpreadConstraints"][0];
+    assert_eq!(spread["topologyKey"], "topology.kubernetes.io/zone");
+    assert_eq!(spread["maxSkew"], 1);
+    let env = c["env"].as_array().unwrap();
+    for (name, field) in [
+        ("EDGEWATCH_REPLICA", "metadata.name"),
+        ("POD_NAMESPACE", "metadata.namespace"),
+    ] {
+        assert!(
+            env.iter()
+                .any(|e| e["name"] == name && e["valueFrom"]["fieldRef"]["fieldPath"] == field),
+            "{name}"
+        );
+    }
+    let pdb = of_kind(docs, "PodDisruptionBudget")[0];
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"],
+        d["spec"]["selector"]["matchLabels"]
+    );
 }
 
 /// Every (apiGroup, resource, verb) the roles grant, checked for wildcards and extras.
@@ -275,11 +301,35 @@ fn expected_grants() -> BTreeSet<(String, String, String)> {
     want
 }
 
+/// The shard's grants: exactly get/list/watch/create/update on leases.
+fn lease_grants() -> BTreeSet<(String, String, String)> {
+    ["get", "list", "watch", "create", "update"]
+        .iter()
+        .map(|v| ("coordination.k8s.io".into(), "leases".into(), v.to_string()))
+        .collect()
+}
+
+fn named<'a>(docs: &[&'a Value], name: &str) -> Vec<&'a Value> {
+    docs.iter()
+        .filter(|d| d["metadata"]["name"] == name)
+        .copied()
+        .collect()
+}
+
 #[test]
-fn rbac_grants_only_services_read_and_events_write() {
+fn rbac_grants_only_services_read_events_write_and_leases_in_its_namespace() {
     let (_t, _p, base) = built("deploy/kubernetes/base");
     assert_eq!(grants(&of_kind(&base, "ClusterRole")), expected_grants());
-    assert!(of_kind(&base, "Role").is_empty());
+    let roles = of_kind(&base, "Role");
+    assert_eq!(
+        grants(&roles),
+        lease_grants(),
+        "the only Role is the Leases'"
+    );
+    assert_eq!(roles[0]["metadata"]["namespace"], "edgewatch");
+    let lease_binding = named(&of_kind(&base, "RoleBinding"), "edgewatch-leases")[0];
+    assert_eq!(lease_binding["roleRef"]["kind"], "Role");
+    assert_eq!(lease_binding["subjects"][0]["name"], "edgewatch");
     let binding = of_kind(&base, "ClusterRoleBinding")[0];
     assert_eq!(binding["roleRef"]["name"], "edgewatch");
     assert_eq!(
@@ -294,8 +344,12 @@ fn rbac_grants_only_services_read_and_events_write() {
             "the namespaced variant has no {kind}"
         );
     }
-    assert_eq!(grants(&of_kind(&ns, "Role")), expected_grants());
-    let binding = of_kind(&ns, "RoleBinding")[0];
+    let roles = of_kind(&ns, "Role");
+    assert_eq!(grants(&named(&roles, "edgewatch")), expected_grants());
+    assert_eq!(grants(&named(&roles, "edgewatch-leases")), lease_grants());
+    assert_eq!(roles.len(), 2);
+    let bindings = of_kind(&ns, "RoleBinding");
+    let binding = named(&bindings, "edgewatch")[0];
     assert_eq!(binding["roleRef"]["kind"], "Role");
     assert_eq!(binding["subjects"][0]["namespace"], "team-a");
     assert!(ns.iter().all(|d| d["metadata"]["namespace"] == "team-a"));
@@ -306,6 +360,7 @@ fn configmaps_hold_a_config_edgewatch_accepts() {
     for (dir, namespaces) in [
         ("deploy/kubernetes/base", vec![]),
         ("deploy/kubernetes/namespaced", vec!["team-a".to_string()]),
+        ("deploy/kubernetes/vantage-b", vec![]),
     ] {
         let (_t, _p, docs) = built(dir);
         let cm = of_kind(&docs, "ConfigMap")
@@ -318,6 +373,7 @@ fn configmaps_hold_a_config_edgewatch_accepts() {
         assert!(settings.kubernetes.enabled && settings.kubernetes.events);
         assert_eq!(settings.kubernetes.namespaces, namespaces, "{dir}");
         assert_eq!(settings.listen.port(), 9815);
+        assert!(settings.shard.enabled, "{dir}: replicas share the fleet");
     }
 }
 

@@ -147,6 +147,7 @@ async fn a_panicking_probe_loop_is_counted_restarted_with_backoff_and_turns_heal
         status,
         sources: Vec::new(),
         hangup: None,
+        shard: None,
     };
     let daemon = tokio::spawn(daemon::run(parts));
 

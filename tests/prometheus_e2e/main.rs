@@ -35,6 +35,10 @@ const NO_DATA_ALLOWED: &[(&str, &str)] = &[
         "the AWS checks are off (no aws.enabled): they skip, so none fails",
     ),
     (
+        "min by (target, namespace, service, check, vantage)",
+        "one vantage point (no `vantage` label): nothing to disagree with",
+    ),
+    (
         "edgewatch_discovery_errors_total",
         "no discovery error happens (static targets, valid config); series appear on the first error",
     ),
@@ -99,6 +103,7 @@ fn expand(expr: &str) -> String {
         .replace("$namespace", ".*")
         .replace("$service", ".*")
         .replace("$target", ".*")
+        .replace("$vantage", ".*")
 }
 
 /// Metric names an expression reads (`edgewatch_*` and `up`).

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::internal::InternalErrors;
-use super::schedule::{LoopShared, probe_loop};
+use super::schedule::{LoopShared, probe_loop, probe_loop_now};
 use crate::config::excerpt::cut;
 use crate::discovery::target::Target;
 
@@ -71,6 +71,25 @@ impl Drop for AbortOnDrop {
 pub async fn guarded_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
     let (t, s, c) = (target.clone(), shared.clone(), cancel.clone());
     let start = move || probe_loop(t.clone(), s.clone(), c.clone());
+    keep_alive(
+        &target.name,
+        start,
+        &shared.internal_errors,
+        &shared.health,
+        &cancel,
+    )
+    .await;
+}
+
+/// [`guarded_loop`] whose first probe is at once: for a target taken over from another replica
+/// (its last probe is already as old as the handover took).
+pub async fn guarded_loop_now(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    cancel: CancellationToken,
+) {
+    let (t, s, c) = (target.clone(), shared.clone(), cancel.clone());
+    let start = move || probe_loop_now(t.clone(), s.clone(), c.clone());
     keep_alive(
         &target.name,
         start,

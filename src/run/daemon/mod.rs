@@ -78,6 +78,8 @@ pub struct DaemonParts {
     /// SIGHUP's stream when it was registered before the config was read (a SIGHUP during
     /// startup is then a reload, not the process's death); `None`: registered here.
     pub hangup: Option<Signal>,
+    /// Sharing the targets with other replicas, when on.
+    pub shard: Option<crate::run::shard::Shard>,
 }
 
 /// Runs until SIGTERM or SIGINT.
@@ -95,6 +97,7 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         status,
         sources,
         hangup,
+        shard,
     } = parts;
     let listener = server::bind(settings.listen)
         .await
@@ -125,17 +128,23 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         health: health.clone(),
         epoch: tokio::time::Instant::now(),
     });
-    let supervisor =
-        tokio::spawn(Supervisor::new(shared, waiting, ready.clone()).run(rx, shutdown.clone()));
-    let server = tokio::spawn(server::serve(
-        listener,
+    let mut supervisor = Supervisor::new(shared, waiting, ready.clone());
+    let mut extra = axum::Router::new();
+    let mut keeper = None;
+    if let Some(shard) = shard {
+        extra = crate::run::shard::status::router(shard.hook.status.clone());
+        supervisor = supervisor.with_shard(shard.hook);
+        keeper = Some(tokio::spawn(shard.keeper.run(shutdown.clone())));
+    }
+    let supervisor = tokio::spawn(supervisor.run(rx, shutdown.clone()));
+    let app = server::router_with_liveness(
         metrics.clone(),
         ready,
         status,
         Arc::new(move || health.healthy()),
-        limits,
-        shutdown.clone(),
-    ));
+    )
+    .merge(extra);
+    let server = tokio::spawn(server::serve(listener, app, limits, shutdown.clone()));
 
     let mut static_count = settings.targets.len();
     // Moved, not copied: with 10,000 targets every copy costs megabytes.
@@ -177,6 +186,10 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         let _ = supervisor.await;
         let _ = server.await;
+        if let Some(k) = keeper {
+            // Releases this replica's Lease, so the others take its targets at once.
+            let _ = k.await;
+        }
     })
     .await;
     Ok(())

@@ -83,10 +83,29 @@ fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
     epoch + width * u32::try_from(slots).unwrap_or(u32::MAX)
 }
 
-/// Runs until `cancel` fires.
+/// Runs until `cancel` fires; the first probe at a random point of the first interval.
 pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
-    let interval = target.interval.unwrap_or(shared.interval);
     let phase = rand::rng().random_range(0.0..1.0);
+    probe_loop_from(target, shared, cancel, phase).await;
+}
+
+/// Runs until `cancel` fires; the first probe at once. For a target taken over from another
+/// replica: its last probe is already as old as the handover took.
+pub async fn probe_loop_now(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    cancel: CancellationToken,
+) {
+    probe_loop_from(target, shared, cancel, 0.0).await;
+}
+
+async fn probe_loop_from(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    cancel: CancellationToken,
+    phase: f64,
+) {
+    let interval = target.interval.unwrap_or(shared.interval);
     let mut due = Instant::now() + interval.mul_f64(phase);
     let tolerance = late_tolerance(interval);
     loop {
@@ -118,20 +137,70 @@ pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: Ca
         }
         // Shared, not copied, with the sinks that keep it (the status page's store).
         shared.observers.observe(&Arc::new(outcome)).await;
-        due += interval;
-        let now = Instant::now();
-        if due < now {
-            // Behind schedule (a probe longer than the interval): skip the missed ticks.
-            let behind = now - due;
-            let skipped = (behind.as_secs_f64() / interval.as_secs_f64()).ceil();
-            due += interval.mul_f64(skipped);
-        }
+        due = next_due(due, Instant::now(), interval);
     }
+}
+
+/// The tick after the one due at `due`, the probe of which ended at `now`: one interval later,
+/// or, when that has passed already (a probe, or the wait for it, longer than the interval),
+/// the first tick of the same period after `now`: missed ticks are skipped, never caught up in
+/// a burst. So consecutive ticks are at least an interval apart and a tick is never before
+/// the previous probe ended; two probes can still END less than an interval apart (a late one
+/// followed by one on time), but no three within one interval.
+fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = due + interval;
+    if next >= now {
+        return next;
+    }
+    let behind = now - next;
+    let skipped = (behind.as_secs_f64() / interval.as_secs_f64()).ceil();
+    next + interval.mul_f64(skipped)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One loop whose probes (with the wait for a permit) take these times: the ends of its
+    /// probes, by [`next_due`] (what `probe_loop_from` does between probes).
+    fn ends(interval: Duration, took: &[Duration]) -> Vec<Instant> {
+        let epoch = Instant::now();
+        let mut due = epoch;
+        let mut ends = Vec::new();
+        for t in took {
+            let end = due + *t;
+            ends.push(end);
+            let next = next_due(due, end, interval);
+            assert!(next >= due + interval, "ticks at least an interval apart");
+            assert!(next >= end, "no tick before the previous probe ended");
+            due = next;
+        }
+        ends
+    }
+
+    #[test]
+    fn a_late_probe_is_followed_by_one_on_time_and_missed_ticks_are_skipped() {
+        let i = Duration::from_secs(4);
+        let ms = Duration::from_millis;
+        // Starved: a probe ends 3.1 s after its tick (the e2e failure's 7.07 s largest gap),
+        // the next on time: ONE loop, two ends 1 s apart (what the e2e counted as an overlap).
+        let e = ends(i, &[ms(100), ms(3100), ms(100), ms(100)]);
+        assert_eq!(e[2] - e[1], ms(1000));
+        assert_eq!(e[1] - e[0], ms(7000));
+        // Longer than an interval: the missed tick is skipped, not caught up.
+        let e = ends(i, &[ms(100), ms(9000), ms(100)]);
+        assert_eq!(
+            e[2] - e[1],
+            ms(3100),
+            "ticks at 8 s and 12 s missed: the next at 16 s, not 8 s and 12 s at once"
+        );
+        // Whatever the delays, no three probes of one loop end within one interval.
+        let took: Vec<Duration> = (0..200u64).map(|k| ms((k * 7919) % 9000)).collect();
+        let e = ends(i, &took);
+        for w in e.windows(3) {
+            assert!(w[2] - w[0] >= i, "{:?}", w);
+        }
+    }
 
     #[test]
     fn a_probe_starts_at_the_end_of_the_slot_it_falls_in() {

@@ -1,6 +1,7 @@
 //! The target set: merges every source's latest targets and keeps exactly one probe loop per
 //! target — started when a target appears, restarted when it changes, stopped (and its series
-//! removed) when it goes.
+//! removed) when it goes. With sharding on, only the targets this replica owns run, and a
+//! membership change starts the newly owned and stops (forgetting the series of) the rest.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -10,10 +11,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::guarded_loop;
+use super::guard::{guarded_loop, guarded_loop_now};
 use super::schedule::LoopShared;
 use crate::discovery::target::Target;
 use crate::discovery::{SourceId, TargetUpdate};
+use crate::run::shard::{ShardHook, target_key};
 
 struct Running {
     target: Arc<Target>,
@@ -29,6 +31,13 @@ pub struct Supervisor {
     tasks: JoinSet<()>,
     waiting_for: HashSet<SourceId>,
     ready: Arc<AtomicBool>,
+    /// Sharding, when on.
+    shard: Option<ShardHook>,
+    /// Every target's name at the last reconcile, owned or not (to tell a handover from a new
+    /// or deleted target).
+    known: HashSet<String>,
+    /// Whether the last reconcile had a membership (the first one is no handover).
+    had_membership: bool,
 }
 
 impl Supervisor {
@@ -45,6 +54,33 @@ impl Supervisor {
             tasks: JoinSet::new(),
             waiting_for: sources,
             ready,
+            shard: None,
+            known: HashSet::new(),
+            had_membership: false,
+        }
+    }
+
+    /// Runs only the targets this replica owns, by `shard`'s membership; not ready before it
+    /// is known.
+    pub fn with_shard(mut self, shard: ShardHook) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    async fn membership_changed(shard: &mut Option<ShardHook>) -> bool {
+        match shard {
+            Some(s) => s.membership.changed().await.is_ok(),
+            None => std::future::pending().await,
+        }
+    }
+
+    fn update_ready(&self) {
+        let known = self
+            .shard
+            .as_ref()
+            .is_none_or(|s| s.membership.borrow().is_some());
+        if self.waiting_for.is_empty() && known {
+            self.ready.store(true, Ordering::Relaxed);
         }
     }
 
@@ -61,6 +97,14 @@ impl Supervisor {
                     Some(u) => self.apply(u).await,
                     None => break,
                 },
+                changed = Self::membership_changed(&mut self.shard) => {
+                    if !changed {
+                        // The keeper is gone (shutting down): keep the last membership.
+                        self.shard = None;
+                    }
+                    self.update_ready();
+                    self.reconcile().await;
+                }
                 // Reap finished loops so the JoinSet does not grow.
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
@@ -75,9 +119,7 @@ impl Supervisor {
         match update {
             TargetUpdate::Synced(source) => {
                 self.waiting_for.remove(&source);
-                if self.waiting_for.is_empty() {
-                    self.ready.store(true, Ordering::Relaxed);
-                }
+                self.update_ready();
             }
             TargetUpdate::Replace { source, targets } => {
                 // Not `collect()`: that would reuse the `Vec<Target>` buffer in place and keep
@@ -102,6 +144,22 @@ impl Supervisor {
                 wanted.insert(t.name.clone(), t.clone());
             }
         }
+        let all: HashSet<String> = match &self.shard {
+            Some(_) => wanted.keys().cloned().collect(),
+            None => HashSet::new(),
+        };
+        // A handover: the membership changed under a target that exists before and after.
+        let mut handover = false;
+        if let Some(shard) = &self.shard {
+            let membership = shard.membership.borrow().clone();
+            handover = self.had_membership && membership.is_some();
+            self.had_membership = membership.is_some();
+            match membership {
+                Some(m) => wanted.retain(|_, t| m.owns(&target_key(t))),
+                None => wanted.clear(),
+            }
+        }
+        let mut moved = [0u64; 2];
         let gone: Vec<String> = self
             .running
             .keys()
@@ -113,7 +171,12 @@ impl Supervisor {
                 r.cancel.cancel();
             }
             self.shared.observers.forget(&name).await;
-            tracing::info!(target = %name, "target removed");
+            if handover && all.contains(&name) {
+                moved[1] += 1;
+                tracing::info!(target = %name, "target handed over to another replica");
+            } else {
+                tracing::info!(target = %name, "target removed");
+            }
         }
         for (name, target) in wanted {
             if let Some(r) = self.running.get(&name) {
@@ -124,6 +187,15 @@ impl Supervisor {
                 // Series of the old definition (addresses, ARNs) go; the new loop writes afresh.
                 self.shared.observers.forget(&name).await;
                 tracing::info!(target = %name, "target changed");
+            } else if handover && self.known.contains(&name) {
+                moved[0] += 1;
+                tracing::info!(target = %name, "target taken over from another replica");
+                let cancel = CancellationToken::new();
+                let shared = self.shared.clone();
+                self.tasks
+                    .spawn(guarded_loop_now(target.clone(), shared, cancel.clone()));
+                self.running.insert(name, Running { target, cancel });
+                continue;
             } else {
                 tracing::info!(target = %name, "target added");
             }
@@ -134,6 +206,20 @@ impl Supervisor {
                 cancel.clone(),
             ));
             self.running.insert(name, Running { target, cancel });
+        }
+        if let Some(shard) = &self.shard {
+            let m = &shard.metrics;
+            m.handovers
+                .with_label_values(&["acquired"])
+                .inc_by(moved[0]);
+            m.handovers
+                .with_label_values(&["released"])
+                .inc_by(moved[1]);
+            m.owned.set(self.running.len() as i64);
+            let mut owned: Vec<String> = self.running.keys().cloned().collect();
+            owned.sort_unstable();
+            shard.status.update(|s| s.owned = owned);
+            self.known = all;
         }
         let mut by_kind: HashMap<&'static str, i64> = HashMap::new();
         for r in self.running.values() {

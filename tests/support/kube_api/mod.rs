@@ -4,10 +4,13 @@
 //! - `GET /api/v1/services`, `/api/v1/namespaces/{ns}/services`: list with `labelSelector`,
 //!   `limit`/`continue` paging and `metadata.resourceVersion`; `?watch=true`: see `watch.rs`.
 //! - `GET /api/v1/namespaces/{ns}/services/{name}`.
+//! - Leases (`coordination.k8s.io/v1`): create, get, update (a stale `resourceVersion` gets
+//!   `409 Conflict`), list and watch by label; see `leases.rs`.
 //! - `POST`/`PATCH` Events (`events.k8s.io/v1` and core `v1`), recorded for assertions.
 //! - A [`KubeApi`] handle: add/modify/delete Services, compact history (watches from before it get
 //!   `410 Gone`), drop watches, and go down (503, or refusing connections) and up again.
 
+mod leases;
 mod routes;
 mod watch;
 
@@ -49,6 +52,8 @@ pub struct Change {
 pub(crate) struct Inner {
     pub rv: u64,
     pub services: BTreeMap<(String, String), Arc<Value>>,
+    /// Leases by (namespace, name); they share the one resourceVersion sequence and history.
+    pub leases: BTreeMap<(String, String), Arc<Value>>,
     pub history: VecDeque<Change>,
     /// Watches from a resourceVersion below this get `410 Gone`.
     pub compacted_through: u64,
@@ -99,6 +104,7 @@ impl KubeApi {
             inner: Mutex::new(Inner {
                 rv: 100,
                 services: BTreeMap::new(),
+                leases: BTreeMap::new(),
                 history: VecDeque::new(),
                 compacted_through: 0,
                 down: None,
@@ -250,6 +256,16 @@ impl KubeApi {
         self.shared.lock().requests.clone()
     }
 
+    /// Leases as stored now, by (namespace, name).
+    pub fn leases(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .leases
+            .values()
+            .map(|v| (**v).clone())
+            .collect()
+    }
+
     /// Events as stored now (after any PATCH), by (namespace, name).
     pub fn events(&self) -> Vec<Value> {
         self.shared.lock().events.values().cloned().collect()
@@ -261,7 +277,7 @@ impl KubeApi {
     }
 }
 
-fn record(shared: &Shared, inner: &mut Inner, change: Change) {
+pub(crate) fn record(shared: &Shared, inner: &mut Inner, change: Change) {
     inner.history.push_back(change.clone());
     // No live watch is fine: a send error only means nobody listens.
     let _ = shared.changes.send(change);

@@ -37,7 +37,7 @@ pub fn json_response(code: StatusCode, body: &Value) -> Response<Body> {
         .unwrap()
 }
 
-fn error(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+pub fn error(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
     json_response(code, &status(code.as_u16(), reason, message))
 }
 
@@ -79,6 +79,21 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
                     &format!("services \"{name}\" not found"),
                 ),
             }
+        }
+        (
+            _,
+            [
+                "apis",
+                "coordination.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "leases",
+                rest @ ..,
+            ],
+        ) => {
+            let (ns, rest) = (ns.to_string(), rest.iter().map(|s| s.to_string()).collect());
+            super::leases::route(&shared, req, &ns, rest, &query).await
         }
         (&Method::POST, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events"])
         | (&Method::POST, ["api", "v1", "namespaces", ns, "events"]) => {
@@ -126,7 +141,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn read_json(req: Request<Incoming>) -> Option<Value> {
+pub async fn read_json(req: Request<Incoming>) -> Option<Value> {
     let bytes = req.into_body().collect().await.ok()?.to_bytes();
     serde_json::from_slice(&bytes).ok()
 }
@@ -147,7 +162,8 @@ async fn services(
                 "sendInitialEvents is not implemented",
             );
         }
-        return super::watch::watch(shared.clone(), ns.map(str::to_string), selector, q).await;
+        let ns = ns.map(str::to_string);
+        return super::watch::watch(shared.clone(), ns, selector, q, "Service").await;
     }
     let inner = shared.lock();
     let limit: usize = q

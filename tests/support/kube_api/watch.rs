@@ -20,6 +20,8 @@ use super::routes::{Body, json_response};
 use super::{Change, Shared, selector_matches, status};
 
 struct Filter {
+    /// `Service` or `Lease`: a watch sees changes of its own kind only.
+    kind: &'static str,
     ns: Option<String>,
     selector: String,
 }
@@ -30,7 +32,8 @@ impl Filter {
             .ns
             .as_deref()
             .is_none_or(|ns| obj["metadata"]["namespace"].as_str() == Some(ns));
-        ns_ok && selector_matches(&self.selector, obj).unwrap_or(false)
+        let kind_ok = obj["kind"].as_str() == Some(self.kind);
+        kind_ok && ns_ok && selector_matches(&self.selector, obj).unwrap_or(false)
     }
 
     /// The event this watch sees for a change, if any.
@@ -53,10 +56,15 @@ fn line(kind: &str, obj: &Value) -> Bytes {
     Bytes::from(s)
 }
 
-fn bookmark(rv: u64) -> Bytes {
+fn bookmark(kind: &str, rv: u64) -> Bytes {
+    let api_version = if kind == "Lease" {
+        "coordination.k8s.io/v1"
+    } else {
+        "v1"
+    };
     line(
         "BOOKMARK",
-        &json!({"kind": "Service", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}}),
+        &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rv.to_string()}}),
     )
 }
 
@@ -66,6 +74,7 @@ pub async fn watch(
     ns: Option<String>,
     selector: String,
     q: &HashMap<String, String>,
+    kind: &'static str,
 ) -> Response<Body> {
     if let Err(e) = selector_matches(&selector, &json!({})) {
         return json_response(StatusCode::BAD_REQUEST, &status(400, "BadRequest", &e));
@@ -85,7 +94,7 @@ pub async fn watch(
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs);
-    let filter = Filter { ns, selector };
+    let filter = Filter { kind, ns, selector };
 
     let (mut tx, rx) = futures::channel::mpsc::channel::<Bytes>(1024);
     let mut initial = Vec::new();
@@ -102,11 +111,14 @@ pub async fn watch(
                 gone = true;
             }
             Some(0) | None => initial.extend(
-                inner
-                    .services
-                    .values()
-                    .filter(|o| filter.matches(o))
-                    .map(|o| line("ADDED", o)),
+                if kind == "Lease" {
+                    &inner.leases
+                } else {
+                    &inner.services
+                }
+                .values()
+                .filter(|o| filter.matches(o))
+                .map(|o| line("ADDED", o)),
             ),
             Some(n) => initial.extend(
                 inner
@@ -144,11 +156,11 @@ pub async fn watch(
                 () = &mut deadline => {
                     // The real server ends a timed-out watch with a last bookmark.
                     if bookmarks {
-                        let _ = tx.send(bookmark(last_rv)).await;
+                        let _ = tx.send(bookmark(kind, last_rv)).await;
                     }
                     return;
                 }
-                _ = tick.tick(), if bookmarks => Some(bookmark(last_rv)),
+                _ = tick.tick(), if bookmarks => Some(bookmark(kind, last_rv)),
                 change = sub.recv() => match change {
                     Ok(c) if c.rv <= last_rv => None,
                     Ok(c) => {
