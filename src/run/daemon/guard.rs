@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::internal::InternalErrors;
-use super::schedule::{LoopShared, probe_loop, probe_loop_now};
+use super::schedule::{FirstProbe, LoopShared, probe_loop};
 use crate::config::excerpt::cut;
 use crate::discovery::target::Target;
 
@@ -67,29 +67,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs `target`'s probe loop until `cancel` fires, restarting it after a panic.
-pub async fn guarded_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
-    let (t, s, c) = (target.clone(), shared.clone(), cancel.clone());
-    let start = move || probe_loop(t.clone(), s.clone(), c.clone());
-    keep_alive(
-        &target.name,
-        start,
-        &shared.internal_errors,
-        &shared.health,
-        &cancel,
-    )
-    .await;
-}
-
-/// [`guarded_loop`] whose first probe is at once: for a target taken over from another replica
-/// (its last probe is already as old as the handover took).
-pub async fn guarded_loop_now(
+/// Runs `target`'s probe loop until `cancel` fires, restarting it after a panic (a restarted
+/// loop's first probe is again as `first` says).
+pub async fn guarded_loop(
     target: Arc<Target>,
     shared: Arc<LoopShared>,
     cancel: CancellationToken,
+    first: FirstProbe,
 ) {
     let (t, s, c) = (target.clone(), shared.clone(), cancel.clone());
-    let start = move || probe_loop_now(t.clone(), s.clone(), c.clone());
+    let start = move || probe_loop(t.clone(), s.clone(), c.clone(), first);
     keep_alive(
         &target.name,
         start,

@@ -83,28 +83,27 @@ fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
     epoch + width * u32::try_from(slots).unwrap_or(u32::MAX)
 }
 
-/// Runs until `cancel` fires; the first probe at a random point of the first interval.
-pub async fn probe_loop(target: Arc<Target>, shared: Arc<LoopShared>, cancel: CancellationToken) {
-    let phase = rand::rng().random_range(0.0..1.0);
-    probe_loop_from(target, shared, cancel, phase).await;
+/// When a loop's first probe is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstProbe {
+    /// At a random point of the first interval, so a fleet's probes spread out.
+    AtRandomPhase,
+    /// At once: for a target taken over from another replica (its last probe is already as
+    /// old as the handover took).
+    AtOnce,
 }
 
-/// Runs until `cancel` fires; the first probe at once. For a target taken over from another
-/// replica: its last probe is already as old as the handover took.
-pub async fn probe_loop_now(
+/// Runs `target`'s probes until `cancel` fires, the first one as `first` says.
+pub async fn probe_loop(
     target: Arc<Target>,
     shared: Arc<LoopShared>,
     cancel: CancellationToken,
+    first: FirstProbe,
 ) {
-    probe_loop_from(target, shared, cancel, 0.0).await;
-}
-
-async fn probe_loop_from(
-    target: Arc<Target>,
-    shared: Arc<LoopShared>,
-    cancel: CancellationToken,
-    phase: f64,
-) {
+    let phase = match first {
+        FirstProbe::AtRandomPhase => rand::rng().random_range(0.0..1.0),
+        FirstProbe::AtOnce => 0.0,
+    };
     let interval = target.interval.unwrap_or(shared.interval);
     let mut due = Instant::now() + interval.mul_f64(phase);
     let tolerance = late_tolerance(interval);
@@ -162,7 +161,7 @@ mod tests {
     use super::*;
 
     /// One loop whose probes (with the wait for a permit) take these times: the ends of its
-    /// probes, by [`next_due`] (what `probe_loop_from` does between probes).
+    /// probes, by [`next_due`] (what `probe_loop` does between probes).
     fn ends(interval: Duration, took: &[Duration]) -> Vec<Instant> {
         let epoch = Instant::now();
         let mut due = epoch;

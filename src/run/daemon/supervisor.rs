@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::{guarded_loop, guarded_loop_now};
+use super::guard::guarded_loop;
+use super::schedule::FirstProbe;
 use super::schedule::LoopShared;
 use crate::discovery::target::Target;
 use crate::discovery::{SourceId, TargetUpdate};
@@ -179,6 +180,7 @@ impl Supervisor {
             }
         }
         for (name, target) in wanted {
+            let mut first = FirstProbe::AtRandomPhase;
             if let Some(r) = self.running.get(&name) {
                 if r.target == target {
                     continue;
@@ -190,12 +192,7 @@ impl Supervisor {
             } else if handover && self.known.contains(&name) {
                 moved[0] += 1;
                 tracing::info!(target = %name, "target taken over from another replica");
-                let cancel = CancellationToken::new();
-                let shared = self.shared.clone();
-                self.tasks
-                    .spawn(guarded_loop_now(target.clone(), shared, cancel.clone()));
-                self.running.insert(name, Running { target, cancel });
-                continue;
+                first = FirstProbe::AtOnce;
             } else {
                 tracing::info!(target = %name, "target added");
             }
@@ -204,6 +201,7 @@ impl Supervisor {
                 target.clone(),
                 self.shared.clone(),
                 cancel.clone(),
+                first,
             ));
             self.running.insert(name, Running { target, cancel });
         }
