@@ -70,9 +70,13 @@ impl Engine {
             settings.extra_anchors,
             provider.signature_verification_algorithms,
         );
+        let mut prober = Prober::new(resolver, tls_config, settings.probe.clone())
+            .with_nameservers(dns::nameserver_addrs(settings.resolver));
+        if settings.resolver.cache {
+            prober = prober.with_answer_memo();
+        }
         Ok(Engine {
-            prober: Prober::new(resolver, tls_config, settings.probe.clone())
-                .with_nameservers(dns::nameserver_addrs(settings.resolver)),
+            prober,
             verifier: Arc::new(verifier),
             enrichers: Vec::new(),
             min_days_left: settings.min_days_left,

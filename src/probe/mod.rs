@@ -9,6 +9,7 @@ pub(crate) mod cache;
 pub mod certinfo;
 pub mod descriptors;
 pub mod dns;
+pub mod dns_memo;
 mod dns_refusal;
 pub mod echo_reply;
 pub mod egress;

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 use super::dns::{self, DnsObservation};
+use super::dns_memo::AnswerMemo;
 use super::http::{self, HttpFailure};
 use super::tls::{self, TlsFailure};
 use super::{ConnectFailure, EndpointObservation, Observation};
@@ -53,6 +54,8 @@ pub struct Prober {
     nameservers: Arc<[SocketAddr]>,
     connector: TlsConnector,
     settings: ProbeSettings,
+    /// Answers still valid, when the resolver caches (see [`super::dns_memo`]).
+    answers: Option<Arc<AnswerMemo>>,
 }
 
 impl Prober {
@@ -69,7 +72,15 @@ impl Prober {
             nameservers: Arc::from(Vec::new()),
             connector: TlsConnector::from(tls_config),
             settings,
+            answers: None,
         }
+    }
+
+    /// Keeps successful answers until their TTL runs out (for a resolver that caches: one
+    /// that does not asks again on every probe, and so must this prober).
+    pub fn with_answer_memo(mut self) -> Self {
+        self.answers = Some(Arc::new(AnswerMemo::new()));
+        self
     }
 
     /// Names the nameservers the resolver asks (see [`dns::nameserver_addrs`]).
@@ -111,7 +122,8 @@ impl Prober {
 
     async fn resolve_within(&self, name: &str, deadline: Instant) -> DnsObservation {
         let started = Instant::now();
-        let resolving = dns::resolve(&self.resolver, &self.nameservers, name);
+        let memo = self.answers.as_deref();
+        let resolving = dns::resolve(&self.resolver, &self.nameservers, name, memo);
         match tokio::time::timeout_at(deadline, resolving).await {
             Ok(obs) => obs,
             Err(_) => DnsObservation {

@@ -7,12 +7,11 @@
 //! each scrape. Here a target's series are one small struct, replaced whole by each outcome
 //! (so a series the outcome no longer has is gone), and a scrape writes text directly.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::ops::Bound;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// One target's series as of its last outcome.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -83,10 +82,12 @@ impl fmt::Display for Address {
     }
 }
 
-/// Every target's series, by target name.
+/// Every target's series, by target name. A hash map: each outcome looks its target up on the
+/// probe path, and a B-tree's dozens of string comparisons through cold memory cost more there
+/// (about 1 % of a probe's CPU at 10,000 targets) than one hash; a scrape sorts the names once.
 #[derive(Default)]
 pub struct PerTarget {
-    targets: Mutex<BTreeMap<String, Series>>,
+    targets: Mutex<HashMap<Arc<str>, Series>>,
 }
 
 /// (name, help, whether a target has a series of it, writer of one target's lines).
@@ -217,7 +218,7 @@ impl PerTarget {
         match targets.get_mut(name) {
             Some(slot) => Some(std::mem::replace(slot, series)),
             None => {
-                targets.insert(name.to_string(), series);
+                targets.insert(Arc::from(name), series);
                 None
             }
         }
@@ -235,7 +236,7 @@ impl PerTarget {
             None => {
                 let mut series = new();
                 fill(&mut series);
-                targets.insert(name.to_string(), series);
+                targets.insert(Arc::from(name), series);
             }
         }
     }
@@ -256,35 +257,37 @@ impl PerTarget {
 
     /// Appends the next lines of the exposition, at most `max_targets` targets' worth, so a
     /// scrape of a large fleet streams instead of building one big buffer (and never holds
-    /// the lock for long). Returns false once everything has been written.
+    /// the lock for long). Targets are written in name order, as of the scrape's first chunk
+    /// (a target added since waits for the next scrape, one removed is left out). Returns false
+    /// once everything has been written.
     pub fn render_chunk(&self, cursor: &mut Cursor, out: &mut String, max_targets: usize) -> bool {
         let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let names = cursor.names.get_or_insert_with(|| {
+            let mut names: Vec<Arc<str>> = targets.keys().cloned().collect();
+            names.sort_unstable();
+            names
+        });
         while let Some((name, help, has, write)) = FAMILIES.get(cursor.family).copied() {
-            if cursor.after.is_none() {
+            if cursor.next == 0 {
                 if !targets.values().any(has) {
                     cursor.family += 1;
                     continue;
                 }
                 let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
             }
-            let from = match &cursor.after {
-                Some(after) => Bound::Excluded(after.as_str()),
-                None => Bound::Unbounded,
-            };
-            let mut last = None;
-            for (n, (key, s)) in targets
-                .range::<str, _>((from, Bound::Unbounded))
-                .enumerate()
-            {
-                if n == max_targets {
-                    cursor.after = last.map(str::to_string);
+            let mut written = 0;
+            while let Some(target) = names.get(cursor.next) {
+                if written == max_targets {
                     return true;
                 }
-                write(s, name, out);
-                last = Some(key.as_str());
+                if let Some(s) = targets.get(target) {
+                    write(s, name, out);
+                }
+                cursor.next += 1;
+                written += 1;
             }
             cursor.family += 1;
-            cursor.after = None;
+            cursor.next = 0;
             if max_targets != usize::MAX {
                 return true;
             }
@@ -293,11 +296,13 @@ impl PerTarget {
     }
 }
 
-/// Where a chunked render stands: the family being written and the last target written.
+/// Where a chunked render stands: the target names (sorted, taken at the first chunk), the
+/// family being written and the next target's place among the names.
 #[derive(Debug, Default)]
 pub struct Cursor {
+    names: Option<Vec<Arc<str>>>,
     family: usize,
-    after: Option<String>,
+    next: usize,
 }
 
 /// Escapes a label value as the text format requires (`\`, newline, `"`).

@@ -1,9 +1,13 @@
 //! When to scan: on the first probe of an address, then every `tls.scan_interval`, or sooner
 //! when the served leaf changes (a new certificate often comes with a new listener or policy).
 //! The daemon scans in the background and shows the last finished scan, so a probe never waits
-//! for one; `--once` waits, since it has no next probe. A scan cache keyed by (address, name):
-//! the policy is the listener's, but the leaf served (and so the suites its key can use) is per
-//! name. Scans run at most [`MAX_CONCURRENT_SCANS`] at a time across all targets.
+//! for one; `--once` waits, since it has no next probe. A scan cache keyed by (address, leaf
+//! served): the policy is the listener's, and what else changes the answer is the leaf (its key
+//! type decides the suites the server can pick), so the names behind one listener that are
+//! served one certificate (a wildcard, or one ACM certificate with many SANs) share one scan:
+//! a fleet of 10,000 names on a few NLBs costs a few scans, not 10,000 (each scan is about 23
+//! connections). A name whose handshake gave no leaf is keyed by its name. Scans run at most
+//! [`MAX_CONCURRENT_SCANS`] at a time across all targets.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,14 +26,28 @@ use crate::probe::enrich::Enricher;
 /// Most scans in flight at once (each is one connection at a time).
 pub const MAX_CONCURRENT_SCANS: usize = 4;
 
-type Key = (SocketAddr, String);
+/// What a scan is shared by: the listener, and the leaf it served.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Served {
+    /// The SHA-256 of the leaf the probe's handshake got.
+    Leaf([u8; 32]),
+    /// No leaf (the handshake failed): only this name's probes share the scan.
+    NoLeaf(String),
+}
+
+type Key = (SocketAddr, Served);
+
+fn key(address: SocketAddr, leaf: Option<[u8; 32]>, name: &str) -> Key {
+    match leaf {
+        Some(leaf) => (address, Served::Leaf(leaf)),
+        None => (address, Served::NoLeaf(name.to_string())),
+    }
+}
 
 #[derive(Default)]
 struct Entry {
     /// The last finished scan.
     scan: Option<Arc<TlsScan>>,
-    /// The leaf (SHA-256) served when the last scan was started.
-    leaf: Option<[u8; 32]>,
     /// When the last scan was started; `None` before the first.
     started: Option<Instant>,
     /// A scan is in flight.
@@ -69,8 +87,9 @@ impl TlsScanEnricher {
         }
     }
 
-    /// Starts the scans that are due for these (address, leaf) pairs; returns what tells when
-    /// each address's current scan (new or already running) has finished.
+    /// Starts the scans that are due for these (address, leaf) pairs, sending `name` as the
+    /// SNI; returns what tells when each one's current scan (new or already running) has
+    /// finished.
     fn start_due(
         &self,
         name: &str,
@@ -79,13 +98,14 @@ impl TlsScanEnricher {
         let mut pending = Vec::new();
         let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
         for (address, leaf) in served {
-            let key = (*address, name.to_string());
+            let key = key(*address, *leaf, name);
             let entry = cache.entry(key.clone()).or_default();
+            // A new leaf is a new key: scanned at once (a new certificate often comes with a
+            // new listener or policy).
             let stale = entry
                 .started
                 .is_none_or(|s| s.elapsed() >= self.inner.interval);
-            let new_leaf = leaf.is_some() && entry.leaf.is_some() && *leaf != entry.leaf;
-            if entry.running || !(stale || new_leaf) {
+            if entry.running || !stale {
                 if entry.running {
                     pending.extend(entry.finished.clone());
                 }
@@ -96,13 +116,11 @@ impl TlsScanEnricher {
             entry.started = Some(Instant::now());
             entry.finished = Some(finished.clone());
             pending.push(finished);
-            if leaf.is_some() {
-                entry.leaf = *leaf;
-            }
             let inner = self.inner.clone();
+            let sni = name.to_string();
             tokio::spawn(async move {
                 let result = match inner.limit.acquire().await {
-                    Ok(_permit) => Some(scan(key.0, &key.1, &inner.settings).await),
+                    Ok(_permit) => Some(scan(key.0, &sni, &inner.settings).await),
                     Err(_) => None,
                 };
                 {
@@ -120,7 +138,7 @@ impl TlsScanEnricher {
         pending
     }
 
-    /// Forgets addresses not scanned for three intervals (targets gone, addresses changed);
+    /// Forgets (address, leaf) pairs not scanned for three intervals (targets gone, addresses changed);
     /// at most once a minute, so a large fleet does not walk the cache on every probe.
     fn sweep(&self) {
         let mut last = self
@@ -160,9 +178,9 @@ impl Enricher for TlsScanEnricher {
         }
         self.sweep();
         let cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-        for (address, _) in &served {
+        for (address, leaf) in &served {
             if let Some(scan) = cache
-                .get(&(*address, target.hostname.clone()))
+                .get(&key(*address, *leaf, &target.hostname))
                 .and_then(|e| e.scan.clone())
             {
                 observation.tls_scans.push(scan);
@@ -198,9 +216,13 @@ mod tests {
     }
 
     fn observation(addr: SocketAddr, leaf: &[u8]) -> Observation {
+        observation_of("app.example.test", addr, leaf)
+    }
+
+    fn observation_of(name: &str, addr: SocketAddr, leaf: &[u8]) -> Observation {
         let mut obs = Observation::from_dns(
             std::time::SystemTime::now(),
-            DnsObservation::answered("app.example.test", vec![addr.ip()]),
+            DnsObservation::answered(name, vec![addr.ip()]),
         );
         obs.endpoints.push(EndpointObservation {
             address: addr,
@@ -269,5 +291,49 @@ mod tests {
             8,
             "a new leaf is scanned again"
         );
+    }
+
+    fn scan_settings() -> ScanSettings {
+        ScanSettings {
+            connect_timeout: Duration::from_secs(1),
+            tls_timeout: Duration::from_secs(1),
+            deadline: Duration::from_secs(5),
+            source_ip: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn names_served_one_leaf_by_one_listener_share_one_scan_and_other_leaves_get_their_own()
+    {
+        let (addr, count) = closing_server().await;
+        // `--once`: every probe waits for its scan, so the counts are exact.
+        let enricher = TlsScanEnricher::new(scan_settings(), Duration::from_secs(3600), true);
+        for i in 0..20 {
+            let name = format!("t{i}.example.test");
+            let target = Target::new(&name, addr.port(), TargetSource::Flag);
+            let mut obs = observation_of(&name, addr, b"one wildcard leaf");
+            enricher.enrich(&target, &mut obs).await;
+            assert_eq!(obs.tls_scans.len(), 1, "{name} shows the shared scan");
+        }
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            4,
+            "20 names, one listener, one leaf: one scan (4 hellos), not 20"
+        );
+
+        let other = Target::new("other.example.test", addr.port(), TargetSource::Flag);
+        let mut obs = observation_of("other.example.test", addr, b"another leaf");
+        enricher.enrich(&other, &mut obs).await;
+        assert_eq!(count.load(Ordering::SeqCst), 8, "another leaf: its own scan");
+
+        // No leaf (the handshake failed): keyed by the name, never shared with another name.
+        for name in ["a.example.test", "b.example.test", "a.example.test"] {
+            let target = Target::new(name, addr.port(), TargetSource::Flag);
+            let mut obs = observation_of(name, addr, b"");
+            obs.endpoints[0].tls = None;
+            enricher.enrich(&target, &mut obs).await;
+            assert_eq!(obs.tls_scans.len(), 1);
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 16, "a and b scanned once each");
     }
 }

@@ -34,6 +34,10 @@ pub enum Down {
     Unavailable,
     /// The port is closed and open connections are cut (the API server process is gone).
     Refusing,
+    /// Connections are accepted and requests read, but none is answered until the server comes
+    /// back (an overloaded API server, or one behind a black-holing network path): only the
+    /// client's own timeouts end a request.
+    Stalled,
 }
 
 /// One change to a Service, as kept in the history and sent to watches.
@@ -72,6 +76,8 @@ pub(crate) struct Shared {
     pub watches: Mutex<CancellationToken>,
     connections: Mutex<Vec<AbortHandle>>,
     acceptor: Mutex<Option<AbortHandle>>,
+    /// Cancelled when a stall ends (held requests then get their answer); replaced afterwards.
+    stall_over: Mutex<CancellationToken>,
 }
 
 impl Shared {
@@ -81,6 +87,17 @@ impl Shared {
 
     pub fn watch_token(&self) -> CancellationToken {
         self.watches.lock().unwrap().clone()
+    }
+
+    /// Waits while the server is [`Down::Stalled`].
+    pub async fn wait_out_a_stall(&self) {
+        loop {
+            let over = self.stall_over.lock().unwrap().clone();
+            if self.lock().down != Some(Down::Stalled) {
+                return;
+            }
+            over.cancelled().await;
+        }
     }
 }
 
@@ -118,6 +135,7 @@ impl KubeApi {
             watches: Mutex::new(CancellationToken::new()),
             connections: Mutex::new(Vec::new()),
             acceptor: Mutex::new(None),
+            stall_over: Mutex::new(CancellationToken::new()),
         });
         serve(shared.clone(), listener);
         let dir = tempfile::tempdir().unwrap();
@@ -233,6 +251,10 @@ impl KubeApi {
     /// Comes back on the same port.
     pub async fn come_up(&self) {
         let was = self.shared.lock().down.take();
+        if was == Some(Down::Stalled) {
+            let over = std::mem::take(&mut *self.shared.stall_over.lock().unwrap());
+            over.cancel();
+        }
         if was == Some(Down::Refusing) {
             let listener = TcpListener::bind(self.addr)
                 .await

@@ -63,6 +63,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             );
         }
     }
+    shared.wait_out_a_stall().await;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (&method, segs.as_slice()) {
         (&Method::GET, ["api", "v1", "services"]) => services(&shared, None, &query).await,
