@@ -16,24 +16,27 @@ use edgewatch::run::app;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-// mimalloc by default keeps freed pages for a second before it returns them to the OS; a `--once`
-// pass over 10,000 targets, whose probes free about 100 KB each, then peaked at 68 MiB where 47
-// MiB were enough. Returned at once, the daemon's CPU per probe did not change (0.339 against
-// 0.350 ms at 10,000 targets) and its RSS fell from 145 to 134 MiB.
+// mimalloc by default keeps freed pages for a second before it returns them to the OS. A `--once`
+// pass over 10,000 targets, whose probes free about 100 KB each, then peaked at 69 MiB where 41
+// were enough; so `--once` returns them at once. The daemon keeps the default: returning them at
+// once cost it 10-15 % more CPU per probe (0.361 against 0.310-0.334 ms at 10,000 targets, pages
+// faulted back in by the next probes) for 10 MiB less RSS (135 against 145 MiB).
 
 /// `mi_option_purge_delay`: its place in mimalloc's `mi_option_t` (v2 and v3 headers alike;
 /// `libmimalloc-sys` names no constant for it). A test checks it is that option.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Returns freed pages to the OS at once instead of after mimalloc's delay; first thing in `main`.
+/// Returns freed pages to the OS at once instead of after mimalloc's delay (for `--once`).
 fn return_freed_memory_at_once() {
     // SAFETY: sets an option by value; mimalloc reads its options at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
 
 fn main() -> ExitCode {
-    return_freed_memory_at_once();
     let mut cli = Cli::parse();
+    if cli.probe.once {
+        return_freed_memory_at_once();
+    }
     // A SIGHUP before any handler exists kills the process (its default action), and the
     // daemon's startup (reading a large config) takes time. So the daemon's runtime and its
     // SIGHUP stream come first: from here on a SIGHUP is queued, and handled as a reload once
