@@ -187,7 +187,11 @@ mod tests {
     /// and runs only this test, so the blocks below are most of it.
     fn rss() -> usize {
         let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-        let pages: usize = statm.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap();
+        let pages: usize = statm
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap();
         pages * 4096
     }
 
@@ -196,7 +200,10 @@ mod tests {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             // SAFETY: reads an option.
             let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-            assert_eq!(default, 1000, "option 15 is purge_delay (mimalloc v3 default 1000 ms)");
+            assert_eq!(
+                default, 1000,
+                "option 15 is purge_delay (mimalloc v3 default 1000 ms)"
+            );
         }
         return_freed_memory_at_once();
         const BLOCK: usize = 64 * 1024;

@@ -119,7 +119,12 @@ mod tests {
         assert_eq!(memo.get("app.example.com", now + ttl), None, "expired");
         assert_eq!(memo.get("other.example.com", now), None);
         // A fresh answer replaces the old one (the record changed at its next TTL).
-        memo.keep("app.example.com", answer("192.0.2.2"), now + ttl * 3, now + ttl);
+        memo.keep(
+            "app.example.com",
+            answer("192.0.2.2"),
+            now + ttl * 3,
+            now + ttl,
+        );
         assert_eq!(
             memo.get("app.example.com", now + ttl * 2),
             Some(answer("192.0.2.2"))

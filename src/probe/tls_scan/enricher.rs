@@ -303,8 +303,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn names_served_one_leaf_by_one_listener_share_one_scan_and_other_leaves_get_their_own()
-    {
+    async fn names_served_one_leaf_by_one_listener_share_one_scan_and_other_leaves_get_their_own() {
         let (addr, count) = closing_server().await;
         // `--once`: every probe waits for its scan, so the counts are exact.
         let enricher = TlsScanEnricher::new(scan_settings(), Duration::from_secs(3600), true);
@@ -324,7 +323,11 @@ mod tests {
         let other = Target::new("other.example.test", addr.port(), TargetSource::Flag);
         let mut obs = observation_of("other.example.test", addr, b"another leaf");
         enricher.enrich(&other, &mut obs).await;
-        assert_eq!(count.load(Ordering::SeqCst), 8, "another leaf: its own scan");
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            8,
+            "another leaf: its own scan"
+        );
 
         // No leaf (the handshake failed): keyed by the name, never shared with another name.
         for name in ["a.example.test", "b.example.test", "a.example.test"] {
@@ -334,6 +337,10 @@ mod tests {
             enricher.enrich(&target, &mut obs).await;
             assert_eq!(obs.tls_scans.len(), 1);
         }
-        assert_eq!(count.load(Ordering::SeqCst), 16, "a and b scanned once each");
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            16,
+            "a and b scanned once each"
+        );
     }
 }
