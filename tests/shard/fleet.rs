@@ -1,5 +1,6 @@
 //! The stage of the shard tests: a test API server, a DNS server and a TLS server on loopback,
-//! a config with N static targets, and replicas of the built binary as separate processes; a
+//! a fleet of N static targets in the config or N annotated Services in the API server (found
+//! by the replicas' Kubernetes discovery), and replicas of the built binary as separate processes; a
 //! sampler reading every replica's `edgewatch_probe_last_timestamp_seconds` often enough to see
 //! every probe (each distinct timestamp of a (replica, target) is one probe).
 
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Service;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -32,10 +34,58 @@ pub struct Stage {
     dir: tempfile::TempDir,
 }
 
+/// What the replicas share.
+#[derive(Debug, Clone, Copy)]
+pub enum Fleet {
+    /// `t000`..: static targets in the config file, all on `app.example.test`.
+    Static(usize),
+    /// `dev/s000`..: annotated `LoadBalancer` Services in the test API server, named
+    /// `s000.example.test`.. (external-dns's annotation), found by Kubernetes discovery.
+    Services(usize),
+}
+
+/// The reference Service (`tests/fixtures/k8s/myapp.yaml`) as `dev/name`, named `host`, its TLS
+/// port `port` (the NLB listener is the Service port), its load balancer `lb`.
+fn service(name: &str, host: &str, port: u16, lb: &str) -> Service {
+    let mut s: Service =
+        serde_norway::from_str(include_str!("../fixtures/k8s/myapp.yaml")).expect("fixture parses");
+    s.metadata.name = Some(name.into());
+    let ann = s.metadata.annotations.as_mut().unwrap();
+    ann.insert(
+        "external-dns.alpha.kubernetes.io/hostname".into(),
+        host.into(),
+    );
+    ann.insert(
+        "service.beta.kubernetes.io/aws-load-balancer-ssl-ports".into(),
+        port.to_string(),
+    );
+    s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = i32::from(port);
+    let status = s.status.as_mut().unwrap().load_balancer.as_mut().unwrap();
+    status.ingress.as_mut().unwrap()[0].hostname = Some(lb.into());
+    s
+}
+
+/// The load balancer every Service of a [`Fleet::Services`] stage points at.
+const LB: &str = "k8s-dev-fleet-0123456789.elb.example.test";
+
 impl Stage {
+    /// A stage with `targets` static targets.
     pub async fn new(targets: usize) -> Stage {
+        Stage::with(Fleet::Static(targets)).await
+    }
+
+    pub async fn with(fleet: Fleet) -> Stage {
+        let services = match fleet {
+            Fleet::Services(n) => n,
+            Fleet::Static(_) => 0,
+        };
+        let hosts: Vec<String> = (0..services)
+            .map(|i| format!("s{i:03}.example.test"))
+            .collect();
         let pki = Pki::new();
-        let leaf = pki.good(&["app.example.test"]);
+        let mut sans: Vec<&str> = vec!["app.example.test"];
+        sans.extend(hosts.iter().map(String::as_str));
+        let leaf = pki.good(&sans);
         let ca = pki.write_root_pem();
         let tls = TlsServer::serve(
             bind_one(Ipv4Addr::LOCALHOST.into()).await.unwrap(),
@@ -43,25 +93,40 @@ impl Stage {
             Reply::ok(),
         )
         .unwrap();
-        let zone = Zone::new().a("app.example.test", &[Ipv4Addr::LOCALHOST]);
+        let port = tls.addr().port();
+        let mut zone = Zone::new()
+            .a("app.example.test", &[Ipv4Addr::LOCALHOST])
+            .a(LB, &[Ipv4Addr::LOCALHOST]);
+        for h in &hosts {
+            zone = zone.a(h, &[Ipv4Addr::LOCALHOST]);
+        }
         let dns = DnsServer::start(zone).await.unwrap();
+        let api = KubeApi::start().await;
+        for (i, h) in hosts.iter().enumerate() {
+            api.apply(&service(&format!("s{i:03}"), h, port, LB));
+        }
         let dir = tempfile::tempdir().unwrap();
         let mut config = format!(
             "interval: {INTERVAL}s\nconcurrency: 16\nresolver:\n  nameservers: [\"{}\"]\n\
              timeouts: {{connect: 2s, tls: 2s, http: 2s, probe: 3s}}\ntls:\n  ca_file: {}\n\
-             shard:\n  enabled: true\n  lease_duration: {LEASE}s\n  namespace: edgewatch\ntargets:\n",
+             shard:\n  enabled: true\n  lease_duration: {LEASE}s\n  namespace: edgewatch\n",
             dns.addr(),
             ca.path().display()
         );
-        for i in 0..targets {
-            config.push_str(&format!(
-                "- name: t{i:03}\n  host: app.example.test:{}\n",
-                tls.addr().port()
-            ));
+        match fleet {
+            Fleet::Static(n) => {
+                config.push_str("targets:\n");
+                for i in 0..n {
+                    config.push_str(&format!(
+                        "- name: t{i:03}\n  host: app.example.test:{port}\n"
+                    ));
+                }
+            }
+            Fleet::Services(_) => config.push_str("kubernetes:\n  enabled: true\n"),
         }
         std::fs::write(dir.path().join("edgewatch.yaml"), config).unwrap();
         Stage {
-            api: KubeApi::start().await,
+            api,
             _dns: dns,
             _tls: tls,
             _ca: ca,

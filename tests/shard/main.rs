@@ -1,5 +1,6 @@
-//! Several replicas of the built binary sharing static targets through Leases on the test API
-//! server (`support::kube_api`), everything on loopback: each target is probed by exactly one
+//! Several replicas of the built binary sharing targets through Leases on the test API server
+//! (`support::kube_api`), everything on loopback (300 discovered Services for the main test,
+//! static targets for the others): each target is probed by exactly one
 //! replica per interval; a replica killed with SIGKILL has its targets taken over (and only its
 //! share moves back when it returns); with the API server down each keeps probing what it owned;
 //! two vantage points each cover the whole fleet. Figures (overlap, largest gap, handover time)
@@ -15,7 +16,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use fleet::{INTERVAL, LEASE, Probes, Stage, coverage, names, now_ms, wait_members};
+use fleet::{Fleet, INTERVAL, LEASE, Probes, Stage, coverage, names, now_ms, wait_members};
 use support::kube_api::Down;
 
 /// One stage at a time: each runs several daemons probing hundreds of targets.
@@ -31,8 +32,9 @@ fn secs(s: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_probe_each_target_once_and_take_over_a_killed_one() {
     let _serial = SERIAL.lock().await;
-    let stage = Stage::new(300).await;
-    let all = names(300);
+    // 300 annotated Services in the API server, found by each replica's own discovery (so the
+    // targets are keyed by Service UID, host and port, as in a cluster).
+    let stage = Stage::with(Fleet::Services(300)).await;
     let r0 = stage.replica("r0", "").await;
     let r1 = stage.replica("r1", "").await;
     let mut r2 = stage.replica("r2", "").await;
@@ -47,6 +49,7 @@ async fn three_replicas_probe_each_target_once_and_take_over_a_killed_one() {
         300,
         "no target owned twice"
     );
+    let all: Vec<String> = union.into_iter().cloned().collect();
     eprintln!(
         "owned: {:?}",
         owned.iter().map(BTreeSet::len).collect::<Vec<_>>()
@@ -60,7 +63,7 @@ async fn three_replicas_probe_each_target_once_and_take_over_a_killed_one() {
     let to = now_ms();
     let c = coverage(&probes, &all, from, to);
     eprintln!(
-        "steady, 3 replicas x 300 targets over {:.1}s: {} probes, {} targets probed by 2+ replicas, \
+        "steady, 3 replicas x 300 Services over {:.1}s: {} probes, {} targets probed by 2+ replicas, \
          {} overlaps ({} probes less than half an interval after the previous), \
          largest gap {:.2}s, unprobed {}",
         (to - from) as f64 / 1000.0,
