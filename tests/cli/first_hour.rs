@@ -105,7 +105,13 @@ async fn the_daemon_takes_ca_file_and_labels_ipv6_addresses() {
     let w = v6_world().await;
     let port = w.server.addr().port();
     let listen = free_listen();
+    // Only the interval from a file (there is no flag for it): with the default 30 s, the first
+    // probe comes at a random point of the first 30 s, later than the wait below allows.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "interval: 1s\n").unwrap();
     let child = Command::new(BIN)
+        .arg("--config")
+        .arg(config.path())
         .args(["--target", &format!("[::1]:{port}"), "--ca-file"])
         .arg(w.ca.path())
         .args(["--listen", &listen.to_string()])
