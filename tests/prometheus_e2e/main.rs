@@ -35,6 +35,10 @@ const NO_DATA_ALLOWED: &[(&str, &str)] = &[
         "the AWS checks are off (no aws.enabled): they skip, so none fails",
     ),
     (
+        "edgewatch_shard_",
+        "sharding is off (one replica, no shard.enabled): the shard's series are not registered",
+    ),
+    (
         "min by (target, namespace, service, check, vantage)",
         "one vantage point (no `vantage` label): nothing to disagree with",
     ),
@@ -104,6 +108,7 @@ fn expand(expr: &str) -> String {
         .replace("$service", ".*")
         .replace("$target", ".*")
         .replace("$vantage", ".*")
+        .replace("$replica", ".*")
 }
 
 /// Metric names an expression reads (`edgewatch_*` and `up`).
