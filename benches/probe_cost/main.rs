@@ -11,6 +11,7 @@
 mod alloc;
 mod blackbox;
 mod daemon_host;
+mod dns;
 mod edgewatch;
 mod floor;
 mod load;

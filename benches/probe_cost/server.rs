@@ -1,23 +1,17 @@
 //! The endpoints every tool probes, run in their own process (`probe_cost serve`) so their CPU
 //! is never counted against a tool: a rustls TLS server presenting the bench chain with a tiny
 //! HTTP/1.1 responder behind it, on the same port of several loopback addresses (127.0.0.1..k),
-//! and a hickory-server DNS server on 127.0.0.1 answering `bench.test` and `t<i>.bench.test`.
+//! and a DNS server on 127.0.0.1 answering `bench.test` and `t<i>.bench.test` (`dns.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-use hickory_server::Server;
-use hickory_server::net::runtime::TokioRuntimeProvider;
-use hickory_server::proto::rr::rdata::{A, SOA};
-use hickory_server::proto::rr::{LowerName, Name, RData, Record};
-use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use crate::pki;
@@ -54,7 +48,7 @@ pub async fn serve(dir: &Path, ips: u8, names: usize) {
     for l in listeners {
         tokio::spawn(accept_loop(l, acceptor.clone()));
     }
-    let dns = dns_server(ips, names).await;
+    let dns = crate::dns::start(ips, names).await;
     let endpoints = Endpoints { port, ips, dns };
     println!("{}", serde_json::to_string(&endpoints).expect("json"));
     let mut sink = Vec::new();
@@ -131,41 +125,4 @@ async fn answer(tcp: TcpStream, acceptor: TlsAcceptor) {
     if tls.write_all(RESPONSE).await.is_ok() {
         let _ = tls.shutdown().await;
     }
-}
-
-/// A hickory-server on 127.0.0.1 (UDP): `bench.test` -> 127.0.0.1 and `t<i>.bench.test` for
-/// `i < names`, spread over the served addresses. TTL 300 s.
-async fn dns_server(ips: u8, names: usize) -> SocketAddr {
-    let origin = Name::from_ascii(format!("{}.", pki::ZONE)).expect("zone name");
-    let mut zone = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
-        origin.clone(),
-        ZoneType::Primary,
-        AxfrPolicy::Deny,
-    );
-    let soa = SOA::new(
-        Name::from_ascii(format!("ns.{}.", pki::ZONE)).expect("name"),
-        Name::from_ascii(format!("admin.{}.", pki::ZONE)).expect("name"),
-        1,
-        3600,
-        600,
-        86400,
-        300,
-    );
-    zone.upsert_mut(Record::from_rdata(origin.clone(), 300, RData::SOA(soa)), 1);
-    let a = |name: Name, ip: Ipv4Addr| Record::from_rdata(name, 300, RData::A(A(ip)));
-    zone.upsert_mut(a(origin.clone(), Ipv4Addr::LOCALHOST), 1);
-    for i in 0..names {
-        let name = Name::from_ascii(format!("{}.", name_of(i))).expect("name");
-        zone.upsert_mut(a(name, address_of(i, ips)), 1);
-    }
-    let mut catalog = Catalog::new();
-    catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
-    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind DNS");
-    let addr = socket.local_addr().expect("bound");
-    let mut server = Server::new(catalog);
-    server.register_socket(socket);
-    tokio::spawn(async move {
-        let _ = server.block_until_done().await;
-    });
-    addr
 }

@@ -17,7 +17,7 @@ fn served_chain(endpoint: &EndpointObservation) -> Option<&[CertificateDer<'stat
         .tls
         .as_ref()
         .filter(|t| t.failure.is_none() && !t.chain.is_empty())
-        .map(|t| t.chain.as_slice())
+        .map(|t| &t.chain[..])
 }
 
 /// Judges the certificate served at one address.
@@ -417,7 +417,7 @@ mod tests {
         let mut tls = TlsObservation {
             version: None,
             cipher: None,
-            chain: Vec::new(),
+            chain: Arc::from([]),
             leaf: None,
             failure: None,
             duration: Duration::ZERO,
@@ -429,7 +429,7 @@ mod tests {
             "the probe parses the leaf when it records the chain"
         );
         // Facts that disagree with the DER: the verdict follows the facts.
-        tls.leaf = Some(Ok(leaf(NOW - 2 * DAY)));
+        tls.leaf = Some(Arc::new(Ok(leaf(NOW - 2 * DAY))));
         let endpoint = EndpointObservation {
             address: "127.0.0.1:443".parse().unwrap(),
             connect: Ok(Duration::ZERO),

@@ -99,6 +99,13 @@ fn acm_json(a: &crate::probe::AcmObservation) -> Value {
     }
 }
 
+fn cert_json(parsed: &Result<certinfo::CertFacts, String>) -> Value {
+    match parsed {
+        Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
+        Err(err) => json!({"error": err}),
+    }
+}
+
 fn endpoint_json(e: &EndpointObservation) -> Value {
     let chain: Vec<Value> = e
         .tls
@@ -109,13 +116,9 @@ fn endpoint_json(e: &EndpointObservation) -> Value {
                 .enumerate()
                 .map(|(i, der)| {
                     // The leaf was parsed by the probe; the rest of the chain only here.
-                    let parsed = match (i, &t.leaf) {
-                        (0, Some(leaf)) => leaf.clone(),
-                        _ => certinfo::parse(der),
-                    };
-                    match parsed {
-                        Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
-                        Err(err) => json!({"error": err}),
+                    match (i, &t.leaf) {
+                        (0, Some(leaf)) => cert_json(leaf),
+                        _ => cert_json(&certinfo::parse(der)),
                     }
                 })
                 .collect()

@@ -16,6 +16,7 @@ pub mod egress;
 pub mod enrich;
 pub mod http;
 pub mod run;
+pub mod served_chains;
 pub mod tls;
 pub mod tls_scan;
 pub mod warm;

@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 use super::dns::{self, DnsObservation};
 use super::dns_memo::AnswerMemo;
 use super::http::{self, HttpFailure};
+use super::served_chains::ServedChains;
 use super::tls::{self, TlsFailure};
 use super::{ConnectFailure, EndpointObservation, Observation};
 use crate::discovery::target::Target;
@@ -56,6 +57,8 @@ pub struct Prober {
     settings: ProbeSettings,
     /// Answers still valid, when the resolver caches (see [`super::dns_memo`]).
     answers: Option<Arc<AnswerMemo>>,
+    /// The chains servers present, kept once (see [`super::served_chains`]).
+    chains: Arc<ServedChains>,
 }
 
 impl Prober {
@@ -73,6 +76,7 @@ impl Prober {
             connector: TlsConnector::from(tls_config),
             settings,
             answers: None,
+            chains: Arc::new(ServedChains::new()),
         }
     }
 
@@ -174,7 +178,7 @@ impl Prober {
 
         let (limit, by_deadline) = phase_budget(self.settings.tls_timeout, deadline);
         let (mut tls_obs, stream) =
-            tls::handshake(&self.connector, tcp, &target.hostname, limit).await;
+            tls::handshake(&self.connector, tcp, &target.hostname, limit, &self.chains).await;
         if by_deadline && matches!(tls_obs.failure, Some(TlsFailure::Timeout(_))) {
             tls_obs.failure = Some(TlsFailure::Deadline);
         }

@@ -15,7 +15,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use serde::Serialize;
 use tokio::net::TcpStream;
 
-use super::certinfo::{self, CertFacts};
+use super::certinfo::CertFacts;
+use super::served_chains::{ServedChains, SharedChain};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -28,12 +29,14 @@ pub struct TlsObservation {
     /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
     pub cipher: Option<String>,
     /// The chain as presented, leaf first (DER). Empty when the handshake failed early.
+    /// Shared: every probe of every target served the same chain holds one copy (see
+    /// [`super::served_chains`]).
     #[serde(skip)]
-    pub chain: Vec<CertificateDer<'static>>,
+    pub chain: Arc<[CertificateDer<'static>]>,
     /// The leaf (`chain[0]`) parsed once, here, for every judge and exporter; `Err` says why it
     /// is not a certificate. `None` when no certificate was presented.
     #[serde(skip)]
-    pub leaf: Option<Result<CertFacts, String>>,
+    pub leaf: Option<ParsedLeaf>,
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
@@ -44,16 +47,26 @@ pub struct TlsObservation {
     pub duration: Duration,
 }
 
+/// A leaf certificate parsed once, shared by every observation of it; `Err` says why it is not
+/// a certificate.
+pub type ParsedLeaf = Arc<Result<CertFacts, String>>;
+
 impl TlsObservation {
-    /// Records the chain as presented and parses its leaf: the one x509 parse of the leaf.
+    /// Records the chain as presented and parses its leaf (no sharing: for observations built
+    /// outside a prober; the prober records through [`ServedChains`]).
     pub fn record_chain(&mut self, chain: Vec<CertificateDer<'static>>) {
-        self.leaf = chain.first().map(certinfo::parse);
-        self.chain = chain;
+        self.record_shared(SharedChain::new(&chain));
+    }
+
+    /// Records a chain already shared and parsed.
+    pub fn record_shared(&mut self, shared: SharedChain) {
+        self.leaf = shared.leaf;
+        self.chain = shared.chain;
     }
 
     /// The parsed leaf, when one was presented and parses.
     pub fn leaf_facts(&self) -> Option<&CertFacts> {
-        self.leaf.as_ref().and_then(|l| l.as_ref().ok())
+        self.leaf.as_deref().and_then(|l| l.as_ref().ok())
     }
 }
 
@@ -154,12 +167,13 @@ pub async fn handshake(
     tcp: TcpStream,
     server_name: &str,
     timeout: Duration,
+    chains: &ServedChains,
 ) -> (TlsObservation, Option<TlsStream<TcpStream>>) {
     let started = Instant::now();
     let mut obs = TlsObservation {
         version: None,
         cipher: None,
-        chain: Vec::new(),
+        chain: Arc::from([]),
         leaf: None,
         failure: None,
         duration: Duration::ZERO,
@@ -196,11 +210,7 @@ pub async fn handshake(
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("{:?}", s.suite()))
             });
-            obs.record_chain(
-                conn.peer_certificates()
-                    .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-                    .unwrap_or_default(),
-            );
+            obs.record_shared(chains.intern(conn.peer_certificates().unwrap_or_default()));
             (obs, Some(stream))
         }
     }

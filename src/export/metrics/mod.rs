@@ -4,6 +4,7 @@
 //! README's "Metrics" table documents every series; keep the two in step.
 
 mod per_target;
+mod text_line;
 
 use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
@@ -105,8 +106,12 @@ impl Metrics {
                 return None;
             }
             tokio::task::yield_now().await;
-            let mut chunk = String::with_capacity(64 * 1024);
-            let more = m.per_target.render_chunk(&mut cursor, &mut chunk, 256);
+            // A chunk is one family's lines of up to CHUNK_TARGETS targets: up to ~8 lines of
+            // ~130 bytes each, so it rarely has to be copied to grow.
+            let mut chunk = String::with_capacity(CHUNK_TARGETS * 1024);
+            let more = m
+                .per_target
+                .render_chunk(&mut cursor, &mut chunk, CHUNK_TARGETS);
             Some((Ok(chunk), (m, None, cursor, !more)))
         })
     }
@@ -275,4 +280,7 @@ fn phase_durations(obs: &crate::probe::Observation, out: &mut Vec<(&'static str,
 }
 
 /// The phases [`phase_durations`] reports.
+/// Targets per chunk of a streamed scrape.
+const CHUNK_TARGETS: usize = 256;
+
 const PHASES: [&str; 5] = ["dns", "connect", "tls", "http", "total"];

@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use super::text_line::Line;
 
 /// One target's series as of its last outcome.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -98,7 +99,8 @@ type Family = (
     fn(&Series, &str, &mut String),
 );
 
-/// The families, in name order.
+/// The families, in name order. Labels in name order too; a line is written with plain
+/// appends (see [`super::text_line`]).
 const FAMILIES: [Family; 9] = [
     (
         "edgewatch_acm_cert_not_after_timestamp_seconds",
@@ -106,8 +108,11 @@ const FAMILIES: [Family; 9] = [
         |s| !s.acm.is_empty(),
         |s, name, out| {
             for (arn, v) in &s.acm {
-                let arn = escape(arn);
-                let _ = writeln!(out, "{name}{{arn=\"{arn}\",{},{}}} {v}", s.ns, s.svc_target);
+                Line::start(out, name)
+                    .label("arn", &escape(arn))
+                    .labels(&s.ns)
+                    .labels(&s.svc_target)
+                    .value(*v);
             }
         },
     ),
@@ -117,11 +122,11 @@ const FAMILIES: [Family; 9] = [
         |s| !s.certs.is_empty(),
         |s, name, out| {
             for (a, v) in &s.certs {
-                let _ = writeln!(
-                    out,
-                    "{name}{{address=\"{a}\",{},{}}} {v}",
-                    s.ns, s.svc_target
-                );
+                Line::start(out, name)
+                    .address(*a)
+                    .labels(&s.ns)
+                    .labels(&s.svc_target)
+                    .value(*v);
             }
         },
     ),
@@ -131,11 +136,13 @@ const FAMILIES: [Family; 9] = [
         |s| !s.failures.is_empty(),
         |s, name, out| {
             for (a, c, r) in &s.failures {
-                let _ = writeln!(
-                    out,
-                    "{name}{{address=\"{a}\",check=\"{c}\",{},reason=\"{r}\",{}}} 1",
-                    s.ns, s.svc_target
-                );
+                Line::start(out, name)
+                    .address(*a)
+                    .label("check", c)
+                    .labels(&s.ns)
+                    .label("reason", r)
+                    .labels(&s.svc_target)
+                    .value(1.0);
             }
         },
     ),
@@ -145,11 +152,12 @@ const FAMILIES: [Family; 9] = [
         |s| !s.checks.is_empty(),
         |s, name, out| {
             for (a, c, v) in &s.checks {
-                let _ = writeln!(
-                    out,
-                    "{name}{{address=\"{a}\",check=\"{c}\",{},{}}} {v}",
-                    s.ns, s.svc_target
-                );
+                Line::start(out, name)
+                    .address(*a)
+                    .label("check", c)
+                    .labels(&s.ns)
+                    .labels(&s.svc_target)
+                    .value(*v);
             }
         },
     ),
@@ -158,7 +166,10 @@ const FAMILIES: [Family; 9] = [
         "When the last probe of the target finished (Unix seconds).",
         |_| true,
         |s, name, out| {
-            let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.timestamp);
+            Line::start(out, name)
+                .labels(&s.ns)
+                .labels(&s.svc_target)
+                .value(s.timestamp);
         },
     ),
     (
@@ -167,7 +178,11 @@ const FAMILIES: [Family; 9] = [
         |s| !s.phases.is_empty(),
         |s, name, out| {
             for (p, v) in &s.phases {
-                let _ = writeln!(out, "{name}{{{},phase=\"{p}\",{}}} {v}", s.ns, s.svc_target);
+                Line::start(out, name)
+                    .labels(&s.ns)
+                    .label("phase", p)
+                    .labels(&s.svc_target)
+                    .value(*v);
             }
         },
     ),
@@ -176,7 +191,10 @@ const FAMILIES: [Family; 9] = [
         "1 if no check failed on the last probe of the target.",
         |_| true,
         |s, name, out| {
-            let _ = writeln!(out, "{name}{{{},{}}} {}", s.ns, s.svc_target, s.success);
+            Line::start(out, name)
+                .labels(&s.ns)
+                .labels(&s.svc_target)
+                .value(s.success);
         },
     ),
     (
@@ -185,11 +203,13 @@ const FAMILIES: [Family; 9] = [
         |s| !s.tls_accepted.is_empty(),
         |s, name, out| {
             for (a, v, c) in &s.tls_accepted {
-                let _ = writeln!(
-                    out,
-                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
-                    s.ns, s.svc_target
-                );
+                Line::start(out, name)
+                    .address(*a)
+                    .label("cipher", c)
+                    .labels(&s.ns)
+                    .labels(&s.svc_target)
+                    .label("version", v)
+                    .value(1.0);
             }
         },
     ),
@@ -199,12 +219,13 @@ const FAMILIES: [Family; 9] = [
         |s| !s.tls_version.is_empty(),
         |s, name, out| {
             for (a, v, c) in &s.tls_version {
-                let (v, c) = (escape(v), escape(c));
-                let _ = writeln!(
-                    out,
-                    "{name}{{address=\"{a}\",cipher=\"{c}\",{},{},version=\"{v}\"}} 1",
-                    s.ns, s.svc_target
-                );
+                Line::start(out, name)
+                    .address(*a)
+                    .label("cipher", &escape(c))
+                    .labels(&s.ns)
+                    .labels(&s.svc_target)
+                    .label("version", &escape(v))
+                    .value(1.0);
             }
         },
     ),
@@ -273,7 +294,9 @@ impl PerTarget {
                     cursor.family += 1;
                     continue;
                 }
-                let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
+                for piece in ["# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n"] {
+                    out.push_str(piece);
+                }
             }
             let mut written = 0;
             while let Some(target) = names.get(cursor.next) {

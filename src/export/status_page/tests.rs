@@ -44,8 +44,8 @@ fn outcome(name: &str, source: TargetSource, leaf_cn: &str, results: Vec<CheckRe
         tls: Some(TlsObservation {
             version: Some("TLSv1.3".into()),
             cipher: None,
-            leaf: Some(crate::probe::certinfo::parse(&leaf)),
-            chain: vec![leaf],
+            leaf: Some(std::sync::Arc::new(crate::probe::certinfo::parse(&leaf))),
+            chain: std::sync::Arc::from([leaf]),
             failure: None,
             duration: Duration::ZERO,
         }),

@@ -230,7 +230,7 @@ mod tests {
             tls: Some(TlsObservation {
                 version: None,
                 cipher: None,
-                chain: vec![CertificateDer::from(leaf.to_vec())],
+                chain: Arc::from([CertificateDer::from(leaf.to_vec())]),
                 leaf: None,
                 failure: None,
                 duration: Duration::ZERO,
