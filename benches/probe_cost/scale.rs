@@ -41,8 +41,13 @@ pub struct ScaleResult {
     pub hwm_kib: u64,
     /// Peak RSS after the final scrape (rendering /metrics), KiB.
     pub hwm_after_scrape_kib: u64,
-    /// CPU milliseconds one /metrics scrape cost the daemon.
+    /// CPU milliseconds one /metrics scrape cost the daemon: its CPU during the scrape, less
+    /// the probing it went on doing meanwhile (the window's CPU rate times the scrape's wall).
     pub scrape_cpu_ms: f64,
+    /// The daemon's CPU milliseconds during the scrape, probing included.
+    pub scrape_raw_ms: f64,
+    /// The probes started while the scrape was being written, and how late.
+    pub during_scrape: LagDuring,
     /// Wall milliseconds one /metrics scrape took.
     pub scrape_wall_ms: f64,
     /// Context switches of the daemon's threads per probe in the window.
@@ -132,7 +137,15 @@ pub async fn run(
     let scrape_started = Instant::now();
     let after = Scrape::get(&listen).await;
     let scrape_wall_ms = scrape_started.elapsed().as_secs_f64() * 1e3;
-    let scrape_cpu_ms = (procfs::cpu_seconds(&pid) - cpu1) * 1e3;
+    let scrape_raw_ms = (procfs::cpu_seconds(&pid) - cpu1) * 1e3;
+    // The daemon keeps probing while it streams the scrape (one core, the scrape yields between
+    // chunks): that CPU, at the window's rate, is not the scrape's.
+    let cpu_share = (cpu1 - cpu0) / window_s;
+    let scrape_cpu_ms = (scrape_raw_ms - cpu_share * scrape_wall_ms).max(0.0);
+    // Read right after: its counters (written first) are as of the end of the big scrape, and
+    // `after`'s as of its start. Probes that started during the scrape, and how late.
+    let post = Scrape::get(&listen).await;
+    let during = LagDuring::between(&after, &post);
     let probes = after.probes.saturating_sub(before.probes);
     // Last: tracing slows the daemon, so its late probes were read before.
     let syscalls = match strace_window {
@@ -153,14 +166,16 @@ pub async fn run(
         window_s,
         probes,
         ok: after.ok.saturating_sub(before.ok),
-        cpu_share: (cpu1 - cpu0) / window_s,
+        cpu_share,
         cpu_ms_per_probe: (cpu1 - cpu0) * 1e3 / probes.max(1) as f64,
-        late: after.late,
-        lag_buckets: after.lag_buckets,
+        late: post.late,
+        lag_buckets: post.lag_buckets.clone(),
         hwm_kib,
         hwm_after_scrape_kib: procfs::status_kib(&pid, "VmHWM"),
         scrape_cpu_ms,
+        scrape_raw_ms,
         scrape_wall_ms,
+        during_scrape: during,
         switches_per_probe: (sw1 - sw0) as f64 / probes.max(1) as f64,
         syscalls,
         allocs_per_probe: None,
@@ -182,6 +197,36 @@ pub async fn idle(
     let cpu0 = procfs::cpu_seconds(&pid);
     tokio::time::sleep(window).await;
     procfs::cpu_seconds(&pid) - cpu0
+}
+
+/// Probes started between two scrapes and their schedule lag (from the lag histogram).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct LagDuring {
+    /// Probes started.
+    pub started: u64,
+    /// Of those, started more than 0.1 s after their slot.
+    pub over_100ms: u64,
+    /// Of those, counted late (`edgewatch_probes_late_total`).
+    pub late: u64,
+}
+
+impl LagDuring {
+    /// What happened between the scrapes `a` and `b` (`b` later).
+    pub fn between(a: &Scrape, b: &Scrape) -> LagDuring {
+        let bucket = |s: &Scrape, le: &str| {
+            s.lag_buckets
+                .iter()
+                .find(|(l, _)| l == le)
+                .map_or(0, |(_, c)| *c)
+        };
+        let started = bucket(b, "+Inf").saturating_sub(bucket(a, "+Inf"));
+        let quick = bucket(b, "0.1").saturating_sub(bucket(a, "0.1"));
+        LagDuring {
+            started,
+            over_100ms: started.saturating_sub(quick),
+            late: b.late.saturating_sub(a.late),
+        }
+    }
 }
 
 /// The series of `/metrics` the scale run reads.
