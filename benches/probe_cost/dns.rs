@@ -8,7 +8,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use hickory_server::proto::op::{Message, MessageType, Metadata, ResponseCode};
+use hickory_server::proto::op::ResponseCode;
 use hickory_server::proto::rr::rdata::{A, SOA};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
@@ -95,17 +95,7 @@ impl Zone {
 
     /// The reply to one query; `None` for input that is not a DNS query (dropped).
     fn answer(&self, query: &[u8]) -> Option<Vec<u8>> {
-        let request = Message::from_vec(query).ok()?;
-        if request.metadata.message_type != MessageType::Query {
-            return None;
-        }
-        let mut reply = Message::new(
-            request.metadata.id,
-            MessageType::Response,
-            request.metadata.op_code,
-        );
-        reply.metadata = Metadata::response_from_request(&request.metadata);
-        reply.metadata.authoritative = true;
+        let (request, mut reply) = edgewatch::demo::dns::start_reply(query)?;
         let q = request.queries.first()?.clone();
         reply.add_query(q.clone());
         if !self.origin.zone_of(&q.name) {

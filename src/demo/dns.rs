@@ -35,8 +35,10 @@ async fn serve(socket: UdpSocket) {
     }
 }
 
-/// The reply to one query, or `None` for input that is not a DNS query (dropped silently).
-fn answer(query: &[u8]) -> Option<Vec<u8>> {
+/// Parses `query` and starts its authoritative reply (the header, no sections yet): the
+/// request and the reply. `None` for input that is not a DNS query (dropped silently). Also
+/// what the bench's DNS server answers with (`benches/probe_cost/dns.rs`).
+pub fn start_reply(query: &[u8]) -> Option<(Message, Message)> {
     let request = Message::from_vec(query).ok()?;
     if request.metadata.message_type != MessageType::Query {
         return None;
@@ -48,6 +50,12 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
     );
     reply.metadata = Metadata::response_from_request(&request.metadata);
     reply.metadata.authoritative = true;
+    Some((request, reply))
+}
+
+/// The reply to one query, or `None` for input that is not a DNS query (dropped silently).
+fn answer(query: &[u8]) -> Option<Vec<u8>> {
+    let (request, mut reply) = start_reply(query)?;
     let zone = Name::from_ascii(format!("{ZONE}.")).ok()?;
     for q in &request.queries {
         reply.add_query(q.clone());

@@ -279,8 +279,8 @@ fn phase_durations(obs: &crate::probe::Observation, out: &mut Vec<(&'static str,
     out.push(("total", obs.duration.as_secs_f64()));
 }
 
-/// The phases [`phase_durations`] reports.
 /// Targets per chunk of a streamed scrape.
 const CHUNK_TARGETS: usize = 256;
 
+/// The phases [`phase_durations`] reports.
 const PHASES: [&str; 5] = ["dns", "connect", "tls", "http", "total"];
