@@ -9,16 +9,19 @@ use serde_json::{Value, json};
 use crate::checks::{CheckName, CheckResult, Status};
 use crate::export::tls_facts;
 use crate::pipeline::outcome::Outcome;
-use crate::probe::certinfo;
-use crate::probe::{EndpointObservation, Observation};
+use crate::probe::EndpointObservation;
 use crate::textsafe::escape;
 use crate::timefmt::{millis, rfc3339};
 
+pub mod json;
 pub mod stream;
 
 /// The JSON document for a set of outcomes.
 pub fn to_json(outcomes: &[Outcome]) -> Value {
-    let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
+    let targets: Vec<Value> = outcomes
+        .iter()
+        .map(|o| serde_json::to_value(json::TargetJson(o)).unwrap_or(Value::Null))
+        .collect();
     let failing = outcomes.iter().filter(|o| !o.ok()).count();
     json!({
         "ok": failing == 0,
@@ -32,50 +35,7 @@ pub fn to_json(outcomes: &[Outcome]) -> Value {
     })
 }
 
-fn target_json(outcome: &Outcome) -> Value {
-    let t = &outcome.target;
-    let addresses: Vec<String> = outcome
-        .observation
-        .as_ref()
-        .map(|o| o.dns.addresses.iter().map(|a| a.to_string()).collect())
-        .unwrap_or_default();
-    json!({
-        "name": t.name,
-        "hostname": t.hostname,
-        "port": t.port,
-        "source": {
-            "kind": t.source.kind(),
-            "namespace": t.source.namespace(),
-            "service": t.source.service(),
-        },
-        "lb_hostnames": t.lb_hostnames,
-        "expected_certs": t.expected_certs.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
-        "notes": t.notes,
-        "ok": outcome.ok(),
-        "addresses": addresses,
-        "checks": outcome.results,
-        "facts": outcome.observation.as_ref().map(facts_json),
-    })
-}
-
-fn facts_json(obs: &Observation) -> Value {
-    json!({
-        "started_at": humantime::format_rfc3339_millis(obs.started_at).to_string(),
-        "duration_ms": millis(obs.duration),
-        "deadline_exceeded": obs.deadline_exceeded,
-        "dns": obs.dns,
-        "lb_dns": obs.lb_dns,
-        "endpoints": obs.endpoints.iter().map(endpoint_json).collect::<Vec<_>>(),
-        "acm": obs.acm.iter().map(acm_json).collect::<Vec<_>>(),
-        "aws": obs.aws.as_ref().map(super::aws_facts::to_json),
-        "egress_ip": obs.egress_ip.as_ref().map(|r| match r {
-            Ok(ip) => json!(ip.to_string()),
-            Err(e) => json!({"error": e.to_string(), "code": e.as_str()}),
-        }),
-        "tls_scans": obs.tls_scans.iter().map(|s| tls_facts::scan_json(s)).collect::<Vec<_>>(),
-    })
-}
-
+/// One expected ACM certificate as ACM described it, or why it could not be read.
 fn acm_json(a: &crate::probe::AcmObservation) -> Value {
     match &a.result {
         Ok(c) => json!({
@@ -97,58 +57,6 @@ fn acm_json(a: &crate::probe::AcmObservation) -> Value {
         }),
         Err(f) => json!({"arn": a.arn, "error": f.as_str(), "message": f.to_string()}),
     }
-}
-
-fn cert_json(parsed: &Result<certinfo::CertFacts, String>) -> Value {
-    match parsed {
-        Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),
-        Err(err) => json!({"error": err}),
-    }
-}
-
-fn endpoint_json(e: &EndpointObservation) -> Value {
-    let chain: Vec<Value> = e
-        .tls
-        .as_ref()
-        .map(|t| {
-            t.chain
-                .iter()
-                .enumerate()
-                .map(|(i, der)| {
-                    // The leaf was parsed by the probe; the rest of the chain only here.
-                    match (i, &t.leaf) {
-                        (0, Some(leaf)) => cert_json(leaf),
-                        _ => cert_json(&certinfo::parse(der)),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let (connect_ms, connect_error) = match &e.connect {
-        Ok(d) => (Some(millis(*d)), None),
-        Err(f) => (
-            None,
-            Some(json!({"kind": f.as_str(), "detail": f.to_string()})),
-        ),
-    };
-    json!({
-        "address": e.address.ip().to_string(),
-        "port": e.address.port(),
-        "connect_ms": connect_ms,
-        "connect_error": connect_error,
-        "tls": e.tls,
-        "chain": chain,
-        "http": e.http.as_ref().map(|h| json!({
-            "path": h.path,
-            "status": h.status,
-            "headers": h.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-            "body_bytes": h.body.len(),
-            "body_preview": body_preview(&h.body),
-            "body_truncated": h.body_truncated,
-            "failure": h.failure,
-            "duration_ms": millis(h.duration),
-        })),
-    })
 }
 
 /// Most bytes of a response body shown in the JSON report (an echo's answer fits).

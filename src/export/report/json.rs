@@ -1,0 +1,320 @@
+//! One target's part of the JSON report (and of `/status.json`), serialized straight from the
+//! outcome: no `serde_json::Value` tree is built per target and walked again to be written, which
+//! was a third of the CPU a `--once --output json` pass spent beyond the probes. Keys come in
+//! the order the document has always had them (the document's shape is a contract).
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use super::{acm_json, body_preview};
+use crate::export::tls_facts::ScanJson;
+use crate::pipeline::outcome::Outcome;
+use crate::probe::certinfo::{self, CertFacts};
+use crate::probe::{EndpointObservation, HttpObservation, Observation};
+use crate::timefmt::millis;
+
+/// A target: what it is, whether it passed, its checks and the facts its probe observed.
+pub struct TargetJson<'a>(pub &'a Outcome);
+
+/// `{"kind": ..., "detail": ...}`: a failure's code and its text.
+#[derive(Serialize)]
+pub struct KindDetail {
+    /// The failure's stable code.
+    pub kind: &'static str,
+    /// What happened, naming the culprit.
+    pub detail: String,
+}
+
+/// A value written as its `Display` text, without a `String` made for it first.
+struct Displayed<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Displayed<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl Serialize for TargetJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (o, t) = (self.0, &self.0.target);
+        let mut m = s.serialize_map(Some(11))?;
+        m.serialize_entry("name", &t.name)?;
+        m.serialize_entry("hostname", &t.hostname)?;
+        m.serialize_entry("port", &t.port)?;
+        m.serialize_entry("source", &Source(t))?;
+        m.serialize_entry("lb_hostnames", &t.lb_hostnames)?;
+        let expected = t.expected_certs.iter().map(Displayed);
+        m.serialize_entry("expected_certs", &Seq(expected))?;
+        m.serialize_entry("notes", &t.notes)?;
+        m.serialize_entry("ok", &o.ok())?;
+        let addresses = o.observation.iter().flat_map(|o| &o.dns.addresses);
+        m.serialize_entry("addresses", &Seq(addresses.map(Displayed)))?;
+        m.serialize_entry("checks", &o.results)?;
+        m.serialize_entry("facts", &o.observation.as_ref().map(Facts))?;
+        m.end()
+    }
+}
+
+/// The items of an iterator as a JSON array (cloned: serializing takes `&self`).
+struct Seq<I>(I);
+
+impl<I> Serialize for Seq<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.clone())
+    }
+}
+
+struct Source<'a>(&'a crate::discovery::target::Target);
+
+impl Serialize for Source<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let source = &self.0.source;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("kind", source.kind())?;
+        m.serialize_entry("namespace", &source.namespace())?;
+        m.serialize_entry("service", &source.service())?;
+        m.end()
+    }
+}
+
+struct Facts<'a>(&'a Observation);
+
+impl Serialize for Facts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let obs = self.0;
+        let mut m = s.serialize_map(Some(10))?;
+        let started = humantime::format_rfc3339_millis(obs.started_at);
+        m.serialize_entry("started_at", &Displayed(started))?;
+        m.serialize_entry("duration_ms", &millis(obs.duration))?;
+        m.serialize_entry("deadline_exceeded", &obs.deadline_exceeded)?;
+        m.serialize_entry("dns", &obs.dns)?;
+        m.serialize_entry("lb_dns", &obs.lb_dns)?;
+        m.serialize_entry("endpoints", &Seq(obs.endpoints.iter().map(Endpoint)))?;
+        // ACM, AWS and egress facts are few (not one per address) and rare: as `Value`s.
+        m.serialize_entry("acm", &Seq(obs.acm.iter().map(acm_json)))?;
+        let aws = obs.aws.as_ref().map(crate::export::aws_facts::to_json);
+        m.serialize_entry("aws", &aws)?;
+        let egress = obs.egress_ip.as_ref().map(|r| match r {
+            Ok(ip) => serde_json::Value::String(ip.to_string()),
+            Err(e) => serde_json::json!({"error": e.to_string(), "code": e.as_str()}),
+        });
+        m.serialize_entry("egress_ip", &egress)?;
+        let scans = obs.tls_scans.iter().map(|scan| ScanJson(scan));
+        m.serialize_entry("tls_scans", &Seq(scans))?;
+        m.end()
+    }
+}
+
+struct Endpoint<'a>(&'a EndpointObservation);
+
+impl Serialize for Endpoint<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let (connect_ms, connect_error) = match &e.connect {
+            Ok(d) => (Some(millis(*d)), None),
+            Err(f) => (
+                None,
+                Some(KindDetail {
+                    kind: f.as_str(),
+                    detail: f.to_string(),
+                }),
+            ),
+        };
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("address", &Displayed(e.address.ip()))?;
+        m.serialize_entry("port", &e.address.port())?;
+        m.serialize_entry("connect_ms", &connect_ms)?;
+        m.serialize_entry("connect_error", &connect_error)?;
+        m.serialize_entry("tls", &e.tls)?;
+        m.serialize_entry("chain", &Chain(e))?;
+        m.serialize_entry("http", &e.http.as_ref().map(Http))?;
+        m.end()
+    }
+}
+
+/// The served chain's certificates, leaf first; `[]` without a handshake.
+struct Chain<'a>(&'a EndpointObservation);
+
+impl Serialize for Chain<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(tls) = &self.0.tls else {
+            return s.collect_seq(std::iter::empty::<()>());
+        };
+        let certs = tls.chain.iter().enumerate().map(|(i, der)| {
+            // The leaf was parsed by the probe; the rest of the chain only here.
+            match (i, &tls.leaf) {
+                (0, Some(leaf)) => Cert::Shared(leaf),
+                _ => Cert::Parsed(certinfo::parse(der)),
+            }
+        });
+        s.collect_seq(certs)
+    }
+}
+
+/// One certificate's facts, or `{"error": ...}` when it is not one.
+enum Cert<'a> {
+    Shared(&'a Result<CertFacts, String>),
+    Parsed(Result<CertFacts, String>),
+}
+
+impl Serialize for Cert<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let parsed = match self {
+            Cert::Shared(p) => *p,
+            Cert::Parsed(p) => p,
+        };
+        match parsed {
+            Ok(facts) => facts.serialize(s),
+            Err(error) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("error", error)?;
+                m.end()
+            }
+        }
+    }
+}
+
+struct Http<'a>(&'a HttpObservation);
+
+impl Serialize for Http<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let h = self.0;
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("path", &h.path)?;
+        m.serialize_entry("status", &h.status)?;
+        m.serialize_entry("headers", &h.headers)?;
+        m.serialize_entry("body_bytes", &h.body.len())?;
+        m.serialize_entry("body_preview", &body_preview(&h.body))?;
+        m.serialize_entry("body_truncated", &h.body_truncated)?;
+        m.serialize_entry("failure", &h.failure)?;
+        m.serialize_entry("duration_ms", &millis(h.duration))?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use rustls::pki_types::CertificateDer;
+
+    use super::*;
+    use crate::checks::{CheckName, CheckResult};
+    use crate::discovery::target::{Target, TargetSource};
+    use crate::probe::dns::DnsObservation;
+    use crate::probe::{ConnectFailure, TlsObservation};
+
+    fn keys(v: &serde_json::Value) -> Vec<&str> {
+        v.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    /// The document's shape is what scripts read: keys in their order, nulls where nothing
+    /// was observed, a certificate that does not parse as `{"error": ...}`.
+    #[test]
+    fn a_target_is_written_with_its_keys_in_the_documents_order() {
+        let target = Arc::new(Target::new(
+            "app.example.test".to_string(),
+            443,
+            TargetSource::Flag,
+        ));
+        let addr: SocketAddr = "192.0.2.10:443".parse().unwrap();
+        let mut obs = Observation::from_dns(
+            SystemTime::UNIX_EPOCH,
+            DnsObservation::answered("app.example.test", vec![addr.ip()]),
+        );
+        let mut tls = TlsObservation {
+            version: Some("TLSv1.3".into()),
+            cipher: None,
+            chain: Arc::from([]),
+            leaf: None,
+            failure: None,
+            duration: Duration::from_micros(1500),
+        };
+        tls.record_chain(vec![CertificateDer::from(b"not a certificate".to_vec())]);
+        obs.endpoints.push(EndpointObservation {
+            address: addr,
+            connect: Ok(Duration::from_millis(2)),
+            tls: Some(tls),
+            http: None,
+        });
+        obs.endpoints.push(EndpointObservation {
+            address: "192.0.2.11:443".parse().unwrap(),
+            connect: Err(ConnectFailure::Refused),
+            tls: None,
+            http: None,
+        });
+        let outcome = Outcome {
+            target,
+            observation: Some(obs),
+            results: vec![CheckResult::pass(CheckName::Dns, "resolves")],
+        };
+        let v = serde_json::to_value(TargetJson(&outcome)).unwrap();
+        assert_eq!(
+            keys(&v),
+            [
+                "name",
+                "hostname",
+                "port",
+                "source",
+                "lb_hostnames",
+                "expected_certs",
+                "notes",
+                "ok",
+                "addresses",
+                "checks",
+                "facts"
+            ]
+        );
+        assert_eq!(v["addresses"], serde_json::json!(["192.0.2.10"]));
+        assert_eq!(
+            v["source"],
+            serde_json::json!({"kind": "flag", "namespace": "", "service": ""})
+        );
+        let facts = &v["facts"];
+        assert_eq!(
+            keys(facts),
+            [
+                "started_at",
+                "duration_ms",
+                "deadline_exceeded",
+                "dns",
+                "lb_dns",
+                "endpoints",
+                "acm",
+                "aws",
+                "egress_ip",
+                "tls_scans"
+            ]
+        );
+        assert_eq!(facts["started_at"], "1970-01-01T00:00:00.000Z");
+        assert!(facts["aws"].is_null() && facts["egress_ip"].is_null());
+        let [up, refused] = [&facts["endpoints"][0], &facts["endpoints"][1]];
+        assert_eq!(
+            keys(up),
+            [
+                "address",
+                "port",
+                "connect_ms",
+                "connect_error",
+                "tls",
+                "chain",
+                "http"
+            ]
+        );
+        assert_eq!(up["connect_ms"], 2.0);
+        assert_eq!(up["tls"]["duration_ms"], 1.5);
+        assert!(up["chain"][0]["error"].is_string(), "{up}");
+        assert_eq!(refused["chain"], serde_json::json!([]));
+        assert!(refused["connect_ms"].is_null());
+        assert_eq!(
+            refused["connect_error"]["kind"],
+            ConnectFailure::Refused.as_str()
+        );
+    }
+}
