@@ -4,6 +4,7 @@
 //! by `checks::chain`, with an injected clock, so a bad chain becomes a named check result
 //! instead of an opaque handshake error.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, ProtocolVersion, SignatureScheme};
 use serde::Serialize;
 use tokio::net::TcpStream;
 
@@ -24,10 +25,12 @@ use tokio_rustls::client::TlsStream;
 /// What the handshake showed.
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsObservation {
-    /// Negotiated protocol, e.g. `TLSv1.3` (absent when the handshake failed).
-    pub version: Option<String>,
+    /// Negotiated protocol, e.g. `TLS13` as `TLSv1.3` (absent when the handshake failed).
+    /// Borrowed for every version and suite rustls names: no string per probe (nor per copy
+    /// the status page and the metrics keep).
+    pub version: Option<Cow<'static, str>>,
     /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
-    pub cipher: Option<String>,
+    pub cipher: Option<Cow<'static, str>>,
     /// The chain as presented, leaf first (DER). Empty when the handshake failed early.
     /// Shared: every probe of every target served the same chain holds one copy (see
     /// [`super::served_chains`]).
@@ -199,17 +202,13 @@ pub async fn handshake(
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
             // rustls spells versions `TLSv1_3`; reports use the usual `TLSv1.3`.
-            obs.version = conn.protocol_version().map(|v| {
-                v.as_str()
-                    .map(|s| s.replace('_', "."))
-                    .unwrap_or_else(|| format!("{v:?}"))
-            });
-            obs.cipher = conn.negotiated_cipher_suite().map(|s| {
-                s.suite()
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{:?}", s.suite()))
-            });
+            obs.version = conn.protocol_version().map(version_name);
+            obs.cipher = conn
+                .negotiated_cipher_suite()
+                .map(|s| match s.suite().as_str() {
+                    Some(name) => Cow::Borrowed(name),
+                    None => Cow::Owned(format!("{:?}", s.suite())),
+                });
             obs.record_shared(chains.intern(conn.peer_certificates().unwrap_or_default()));
             (obs, Some(stream))
         }
@@ -266,5 +265,35 @@ impl ServerCertVerifier for RecordingVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+/// A protocol version as reports spell it: `TLSv1.3` (rustls says `TLSv1_3`).
+fn version_name(v: ProtocolVersion) -> Cow<'static, str> {
+    match v {
+        ProtocolVersion::TLSv1_3 => Cow::Borrowed("TLSv1.3"),
+        ProtocolVersion::TLSv1_2 => Cow::Borrowed("TLSv1.2"),
+        other => Cow::Owned(match other.as_str() {
+            Some(name) => name.replace('_', "."),
+            None => format!("{other:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_spelt_with_a_dot_and_the_usual_ones_borrowed() {
+        let v13 = version_name(ProtocolVersion::TLSv1_3);
+        assert_eq!(v13, "TLSv1.3");
+        assert!(matches!(v13, Cow::Borrowed(_)));
+        assert_eq!(version_name(ProtocolVersion::TLSv1_2), "TLSv1.2");
+        assert_eq!(version_name(ProtocolVersion::TLSv1_0), "TLSv1.0");
+        assert_eq!(
+            version_name(ProtocolVersion::Unknown(0x7f1c)),
+            "ProtocolVersion(0x7f1c)"
+        );
     }
 }

@@ -66,6 +66,10 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// The v2 header's address family and transport byte (after the 12-byte signature and the
+/// version and command byte).
+const FAMILY_BYTE: usize = 13;
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
@@ -155,6 +159,14 @@ proptest! {
         // An unknown family byte is accepted without addresses (the spec's rule: use the TCP
         // peer), which claims nothing.
         if let Ok(Parse::Header(h, _)) = parse(&header) {
+            // The one corruption no CRC can catch: a family byte turned from IPv4 to IPv6 when
+            // the TLVs after the IPv4 addresses are exactly 24 bytes long. The IPv6 address
+            // block then swallows every TLV, the CRC's with them, and what is left is a valid
+            // header with nothing to verify (the CRC TLV is optional). Such a header is never
+            // reported as verified.
+            if i == FAMILY_BYTE && !h.crc32c_verified {
+                return Ok(());
+            }
             let addresses = (h.source, h.destination);
             prop_assert!(
                 addresses == (Some(source), Some(destination)) || addresses == (None, None),

@@ -145,19 +145,18 @@ impl Metrics {
             .reserve_exact(judged.filter(|r| r.status == Status::Fail).count());
         for r in &outcome.results {
             let address = per_target::Address(r.address);
-            let check = r.check.as_str();
+            let check = r.check;
             match r.status {
                 Status::Skip => continue,
                 Status::Pass => {}
                 Status::Fail => {
                     self.check_failures_total
-                        .with_label_values(&[check, r.reason_code])
+                        .with_label_values(&[check.as_str(), r.reason_code])
                         .inc();
                     now.failures.push((address, check, r.reason_code));
                 }
             }
-            let value = if r.status == Status::Pass { 1.0 } else { 0.0 };
-            now.checks.push((address, check, value));
+            now.checks.push((address, check, r.status == Status::Pass));
         }
         let ok = outcome.ok();
         now.success = if ok { 1.0 } else { 0.0 };
@@ -238,23 +237,14 @@ fn tls_series(obs: &crate::probe::Observation, now: &mut per_target::Series) {
                 .push((address, a.version.as_str(), a.suite.name));
         }
     }
-    // Overwritten in place (the last probe's strings keep their buffers), then cut to length.
-    let mut n = 0;
+    // The names are borrowed (rustls's own) for every version and suite rustls knows.
+    now.tls_version.clear();
     for e in &obs.endpoints {
         if let Some((Some(v), Some(c))) = e.tls.as_ref().map(|t| (&t.version, &t.cipher)) {
             let address = per_target::Address(Some(e.address.ip()));
-            match now.tls_version.get_mut(n) {
-                Some(slot) => {
-                    slot.0 = address;
-                    slot.1.clone_from(v);
-                    slot.2.clone_from(c);
-                }
-                None => now.tls_version.push((address, v.clone(), c.clone())),
-            }
-            n += 1;
+            now.tls_version.push((address, v.clone(), c.clone()));
         }
     }
-    now.tls_version.truncate(n);
 }
 
 /// (phase, seconds) of a probe: DNS, and the slowest address for connect, TLS and HTTP.

@@ -3,6 +3,8 @@
 //! was a third of the CPU a `--once --output json` pass spent beyond the probes. Keys come in
 //! the order the document has always had them (the document's shape is a contract).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -147,8 +149,8 @@ impl Serialize for Chain<'_> {
         let certs = tls.chain.iter().enumerate().map(|(i, der)| {
             // The leaf was parsed by the probe; the rest of the chain only here.
             match (i, &tls.leaf) {
-                (0, Some(leaf)) => Cert::Shared(leaf),
-                _ => Cert::Parsed(certinfo::parse(der)),
+                (0, Some(leaf)) => Cert(Cow::Borrowed(&**leaf)),
+                _ => Cert(Cow::Owned(certinfo::parse(der))),
             }
         });
         s.collect_seq(certs)
@@ -156,18 +158,11 @@ impl Serialize for Chain<'_> {
 }
 
 /// One certificate's facts, or `{"error": ...}` when it is not one.
-enum Cert<'a> {
-    Shared(&'a Result<CertFacts, String>),
-    Parsed(Result<CertFacts, String>),
-}
+struct Cert<'a>(Cow<'a, Result<CertFacts, String>>);
 
 impl Serialize for Cert<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let parsed = match self {
-            Cert::Shared(p) => *p,
-            Cert::Parsed(p) => p,
-        };
-        match parsed {
+        match &*self.0 {
             Ok(facts) => facts.serialize(s),
             Err(error) => {
                 let mut m = s.serialize_map(Some(1))?;
