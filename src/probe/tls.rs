@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 
 use super::certinfo::CertFacts;
 use super::served_chains::{ServedChains, SharedChain};
+use super::tls_scan::TlsProtocol;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -25,7 +26,7 @@ use tokio_rustls::client::TlsStream;
 /// What the handshake showed.
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsObservation {
-    /// Negotiated protocol, e.g. `TLS13` as `TLSv1.3` (absent when the handshake failed).
+    /// Negotiated protocol, e.g. `TLSv1.3` (absent when the handshake failed).
     /// Borrowed for every version and suite rustls names: no string per probe (nor per copy
     /// the status page and the metrics keep).
     pub version: Option<Cow<'static, str>>,
@@ -201,7 +202,6 @@ pub async fn handshake(
         }
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
-            // rustls spells versions `TLSv1_3`; reports use the usual `TLSv1.3`.
             obs.version = conn.protocol_version().map(version_name);
             obs.cipher = conn
                 .negotiated_cipher_suite()
@@ -268,16 +268,16 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// A protocol version as reports spell it: `TLSv1.3` (rustls says `TLSv1_3`).
+/// A protocol version as reports spell it: `TLSv1.3` (rustls says `TLSv1_3`), the TLS scan's
+/// own names for the four TLS versions.
 fn version_name(v: ProtocolVersion) -> Cow<'static, str> {
-    match v {
-        ProtocolVersion::TLSv1_3 => Cow::Borrowed("TLSv1.3"),
-        ProtocolVersion::TLSv1_2 => Cow::Borrowed("TLSv1.2"),
-        other => Cow::Owned(match other.as_str() {
-            Some(name) => name.replace('_', "."),
-            None => format!("{other:?}"),
-        }),
+    if let Some(known) = TlsProtocol::from_wire(u16::from(v)) {
+        return Cow::Borrowed(known.as_str());
     }
+    Cow::Owned(match v.as_str() {
+        Some(name) => name.replace('_', "."),
+        None => format!("{v:?}"),
+    })
 }
 
 #[cfg(test)]

@@ -238,7 +238,6 @@ fn tls_series(obs: &crate::probe::Observation, now: &mut per_target::Series) {
         }
     }
     // The names are borrowed (rustls's own) for every version and suite rustls knows.
-    now.tls_version.clear();
     for e in &obs.endpoints {
         if let Some((Some(v), Some(c))) = e.tls.as_ref().map(|t| (&t.version, &t.cipher)) {
             let address = per_target::Address(Some(e.address.ip()));
