@@ -1,8 +1,9 @@
 //! The status page in a real browser: the built daemon probes three loopback TLS servers (one
 //! passing, one failing, one whose certificate subject is markup), Debian's headless Chromium
 //! loads `/` from it, and the test reads the DOM Chromium built: the failing target comes
-//! first with its reason, and the hostile subject is text, not an element. The same run saves
-//! the screenshot shown in the README (docs/status-page.png).
+//! first with its reason, and the hostile subject is text, not an element. The same run takes
+//! a screenshot; with `EDGEWATCH_UPDATE_SCREENSHOT=1` it is saved as the README's
+//! (docs/status-page.png).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -170,7 +171,13 @@ async fn chromium_shows_the_failing_target_first_with_its_reason_and_a_hostile_s
         "a script element on the page:\n{dom}"
     );
 
-    let png: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
+    // Into the test's own directory: a plain `cargo test` leaves the source tree as it was.
+    // `EDGEWATCH_UPDATE_SCREENSHOT=1` writes the README's screenshot instead.
+    let png: PathBuf = if std::env::var_os("EDGEWATCH_UPDATE_SCREENSHOT").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png")
+    } else {
+        dir.path().join("status-page.png")
+    };
     chromium(&url, &format!("--screenshot={}", png.display())).await;
     let bytes = std::fs::read(&png).expect("Chromium wrote the screenshot");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
