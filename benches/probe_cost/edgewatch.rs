@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use edgewatch::checks::Status;
-use edgewatch::export::latest::LatestOutcomes;
 use edgewatch::export::metrics::Metrics;
 use edgewatch::run::daemon::Observers;
 use edgewatch::run::daemon::internal::InternalErrors;
@@ -49,14 +48,15 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
     let target = Arc::new(settings.targets[0].clone());
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
-    // The daemon's engine (every enricher; off unless the settings turn it on) and its sinks:
-    // metrics and the status page's store of latest outcomes.
+    // The daemon's engine (every enricher; off unless the settings turn it on) and its sink:
+    // metrics, which keep the status page's store of latest outcomes.
     let engine =
         Arc::new(edgewatch::run::app::engine(&settings, &registry, false).expect("engine"));
-    let latest = Arc::new(LatestOutcomes::new());
+    let latest = metrics.latest();
     let observers = Arc::new(Observers::new(
-        vec![metrics, latest],
+        vec![metrics],
         InternalErrors::register(&registry),
+        latest,
     ));
     load::measure(concurrency, warmup, count, move || {
         let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());

@@ -14,6 +14,7 @@ pub mod reasons;
 pub mod tls;
 pub mod tls_policy;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -156,8 +157,11 @@ pub struct CheckResult {
     pub status: Status,
     /// Stable short reason code (bounded set per check; a metric label value).
     pub reason_code: &'static str,
-    /// Human-readable reason, naming the culprit.
-    pub reason: String,
+    /// Human-readable reason, naming the culprit. Borrowed when it is a fixed sentence (most
+    /// passes and skips are), so a verdict allocates only when its text says something of
+    /// this probe: a target's dozen-odd fixed reasons cost nothing per probe, nor in the
+    /// status store that keeps every target's last verdicts.
+    pub reason: Cow<'static, str>,
     /// The address this verdict is about; `None` for target-level checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
@@ -165,17 +169,25 @@ pub struct CheckResult {
 
 impl CheckResult {
     /// A passing result.
-    pub fn pass(check: CheckName, reason: impl Into<String>) -> Self {
+    pub fn pass(check: CheckName, reason: impl Into<Cow<'static, str>>) -> Self {
         Self::new(check, Status::Pass, "ok", reason)
     }
 
     /// A failing result with its reason code.
-    pub fn fail(check: CheckName, code: &'static str, reason: impl Into<String>) -> Self {
+    pub fn fail(
+        check: CheckName,
+        code: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(check, Status::Fail, code, reason)
     }
 
     /// A skipped result with its reason code.
-    pub fn skip(check: CheckName, code: &'static str, reason: impl Into<String>) -> Self {
+    pub fn skip(
+        check: CheckName,
+        code: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(check, Status::Skip, code, reason)
     }
 
@@ -183,7 +195,7 @@ impl CheckResult {
         check: CheckName,
         status: Status,
         code: &'static str,
-        reason: impl Into<String>,
+        reason: impl Into<Cow<'static, str>>,
     ) -> Self {
         // Every judge's unit tests then prove the codes they give are listed (and so in the
         // README, which is tested against the list).
@@ -281,7 +293,7 @@ pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<Chec
 pub fn judge_unprobed(target: &Target, why: &str) -> Vec<CheckResult> {
     vec![
         config_check(target),
-        CheckResult::fail(CheckName::LbProvisioned, "not_provisioned", why),
+        CheckResult::fail(CheckName::LbProvisioned, "not_provisioned", why.to_owned()),
     ]
 }
 

@@ -202,7 +202,7 @@ fn event(type_: EventType, check: CheckName, target: &str, failing: &[&CheckResu
                 .iter()
                 .map(|r| match r.address {
                     Some(a) => format!("{a}: {}", r.reason),
-                    None => r.reason.clone(),
+                    None => r.reason.to_string(),
                 })
                 .collect();
             (

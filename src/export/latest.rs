@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use crate::checks::{CheckName, Status};
 use crate::export::OutcomeSink;
+use crate::export::metrics::Row;
 use crate::pipeline::outcome::Outcome;
 
 /// One failing verdict's key: the check and the address it is about (`None`: the target).
@@ -25,6 +26,8 @@ pub struct Latest {
     /// When that outcome's probe started (or, for a target that could not be probed, when the
     /// outcome arrived).
     pub probed_at: SystemTime,
+    /// When the outcome was recorded (the probe had finished).
+    pub recorded_at: SystemTime,
     /// Since when the target has failed without a passing probe in between; `None` when passing.
     pub failing_since: Option<SystemTime>,
     /// Since when each currently failing check (per address) has failed.
@@ -81,6 +84,7 @@ impl LatestOutcomes {
         let latest = Latest {
             outcome,
             probed_at: at,
+            recorded_at: SystemTime::now(),
             failing_since,
             check_failing_since,
         };
@@ -101,6 +105,12 @@ impl LatestOutcomes {
             .remove(name);
     }
 
+    /// The latest outcome of the target named `name`, if it has one.
+    pub fn last(&self, name: &str) -> Option<Arc<Outcome>> {
+        let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
+        map.get(name).map(|l| l.outcome.clone())
+    }
+
     /// Every target's latest state, sorted by name. Cheap: outcomes are shared, not copied.
     pub fn snapshot(&self) -> Vec<Latest> {
         let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
@@ -108,6 +118,19 @@ impl LatestOutcomes {
         drop(map);
         all.sort_by(|a, b| a.outcome.target.name.cmp(&b.outcome.target.name));
         all
+    }
+
+    /// Every target's latest outcome with the time it was recorded, sorted by name: what a
+    /// scrape writes its per-target series from. The lock is held only to share the outcomes.
+    pub fn rows(&self) -> Vec<Row> {
+        let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
+        let mut rows: Vec<Row> = map
+            .values()
+            .map(|l| Row::new(l.outcome.clone(), l.recorded_at))
+            .collect();
+        drop(map);
+        rows.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        rows
     }
 }
 
@@ -126,7 +149,7 @@ impl OutcomeSink for LatestOutcomes {
 }
 
 /// When the outcome's probe started; now for a target that could not be probed.
-fn probed_at(outcome: &Outcome) -> SystemTime {
+pub fn probed_at(outcome: &Outcome) -> SystemTime {
     outcome
         .observation
         .as_ref()

@@ -14,7 +14,6 @@ use crate::discovery::metrics::DiscoveryMetrics;
 use crate::export::OutcomeSink;
 use crate::export::alertmanager::{AlertmanagerError, Notifier};
 use crate::export::events::EventPublisher;
-use crate::export::latest::LatestOutcomes;
 use crate::export::metrics::Metrics;
 use crate::export::status_page::StatusPage;
 use crate::pipeline::engine::{Engine, EngineError};
@@ -211,11 +210,11 @@ pub async fn run_with_hangup(
     if args.once {
         return run_once(&args, settings, engine, notifier.as_deref(), kube).await;
     }
-    let latest = Arc::new(LatestOutcomes::new());
-    let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
+    // The status page reads the outcomes the metrics keep: one copy per target serves both.
+    let status = Arc::new(StatusPage::new(metrics.latest(), settings.interval));
     let discovery_metrics = DiscoveryMetrics::register(&registry);
     let schedule_metrics = ScheduleMetrics::register(&registry);
-    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone(), latest];
+    let mut sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone()];
     if let Some(notifier) = &notifier {
         notifier.spawn_resender();
         sinks.push(notifier.clone());

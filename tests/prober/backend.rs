@@ -20,7 +20,7 @@ async fn backend(reply: Reply, expect: Option<&str>) -> (Status, &'static str, S
     let outcome = probe_single_with(t, &PKI.good(&[NAME]), reply, fast_settings()).await;
     let took = started.elapsed();
     let r = only(&outcome, CheckName::Backend);
-    (r.status, r.reason_code, r.reason.clone(), took)
+    (r.status, r.reason_code, r.reason.to_string(), took)
 }
 
 #[tokio::test]

@@ -34,13 +34,16 @@ pub fn judge(target: &Target, obs: &Observation, ctx: &JudgeContext) -> CheckRes
         .find(|s| verdicts.iter().any(|v| v.status == *s))
         .unwrap_or(Status::Pass);
     let chosen: Vec<&CheckResult> = verdicts.iter().filter(|v| v.status == worst).collect();
+    if let [only] = chosen[..] {
+        return only.clone();
+    }
     let reason = chosen
         .iter()
-        .map(|v| v.reason.as_str())
+        .map(|v| &*v.reason)
         .collect::<Vec<_>>()
         .join("; ");
     CheckResult {
-        reason,
+        reason: reason.into(),
         ..chosen[0].clone()
     }
 }

@@ -122,7 +122,7 @@ fn group(facts: &mut LbFacts) -> &mut TargetGroupFacts {
 
 fn verdict(results: &[CheckResult], check: CheckName) -> (Status, &'static str, String) {
     let r = results.iter().find(|r| r.check == check).unwrap();
-    (r.status, r.reason_code, r.reason.clone())
+    (r.status, r.reason_code, r.reason.to_string())
 }
 
 fn assert_fails(obs: &Observation, t: &Target, check: CheckName, code: &str) -> String {

@@ -198,7 +198,7 @@ fn skips_when_off_egress_unknown_or_lookup_failed_or_no_response() {
     let obs = observation(egress(), vec![failed]);
     let r = one(judge(&target(ClientIpSpec::Echo), &obs));
     assert_eq!(
-        (r.status, r.reason_code, r.reason.as_str(), r.address),
+        (r.status, r.reason_code, &*r.reason, r.address),
         (
             Status::Skip,
             "no_backend_response",
@@ -220,7 +220,7 @@ fn auto_without_any_http_answer_skips_no_backend_response_per_address_not_not_ec
     });
     let r = one(judge(&target(ClientIpSpec::Auto), &obs));
     assert_eq!(
-        (r.status, r.reason_code, r.reason.as_str()),
+        (r.status, r.reason_code, &*r.reason),
         (
             Status::Skip,
             "no_backend_response",
@@ -232,7 +232,7 @@ fn auto_without_any_http_answer_skips_no_backend_response_per_address_not_not_ec
     let obs = observation(egress(), vec![]);
     let r = one(judge(&target(ClientIpSpec::Auto), &obs));
     assert_eq!(
-        (r.status, r.reason_code, r.reason.as_str(), r.address),
+        (r.status, r.reason_code, &*r.reason, r.address),
         (
             Status::Skip,
             "no_backend_response",

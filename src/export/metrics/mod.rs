@@ -6,8 +6,9 @@
 mod per_target;
 mod text_line;
 
+pub use per_target::Row;
+
 use std::sync::{Arc, OnceLock};
-use std::time::UNIX_EPOCH;
 
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
@@ -15,14 +16,16 @@ use prometheus::{
 };
 
 use crate::checks::Status;
-use crate::discovery::target::Target;
 use crate::export::OutcomeSink;
+use crate::export::latest::{self, LatestOutcomes};
 use crate::pipeline::outcome::Outcome;
 use crate::registry::{counter, register};
 
-/// The outcome exporter: per-target series (written as text, see `per_target`) and the fleet
-/// series that outcomes feed, plus the rendering of the whole registry for `/metrics`. Other
-/// components register their own handles in the same registry when they are built.
+/// The outcome exporter: per-target series (written as text from the status store's outcomes,
+/// see `per_target`) and the fleet series that outcomes feed, plus the rendering of the whole
+/// registry for `/metrics`. Other components register their own handles in the same registry
+/// when they are built. It records each outcome in its [`LatestOutcomes`], which the status
+/// page reads too: one copy of a target's last outcome serves both.
 pub struct Metrics {
     registry: Registry,
     per_target: per_target::PerTarget,
@@ -77,8 +80,13 @@ impl Metrics {
             ),
             duration,
             registry: registry.clone(),
-            per_target: per_target::PerTarget::default(),
+            per_target: per_target::PerTarget::new(Arc::new(LatestOutcomes::new())),
         }
+    }
+
+    /// The store of every target's last outcome (the status page's too).
+    pub fn latest(&self) -> Arc<LatestOutcomes> {
+        self.per_target.store().clone()
     }
 
     /// The text exposition of every metric.
@@ -124,84 +132,44 @@ impl Metrics {
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    /// Writes one outcome's series, removing the target's series that this outcome no longer has.
+    /// Records one outcome: counts it, and keeps it (a copy) as the target's last, which the
+    /// per-target series are written from.
     pub fn record(&self, outcome: &Outcome) {
-        let t = &outcome.target;
-        // The target's series are rewritten in place: their lists and label text keep their
-        // allocations from one probe to the next (the supervisor forgets a changed target).
-        self.per_target.update(
-            &t.name,
-            || per_target::Series::new(&target_ids(t)),
-            |now| self.fill(outcome, now),
-        );
+        self.count(outcome);
+        self.per_target
+            .store()
+            .record(outcome, latest::probed_at(outcome));
     }
 
-    fn fill(&self, outcome: &Outcome, now: &mut per_target::Series) {
-        // Exact capacities: 10,000 targets keep these lists between probes, and growing them by
-        // doubling would leave a third of them unused.
-        let judged = outcome.results.iter().filter(|r| r.status != Status::Skip);
-        now.checks.reserve_exact(judged.clone().count());
-        now.failures
-            .reserve_exact(judged.filter(|r| r.status == Status::Fail).count());
-        for r in &outcome.results {
-            let address = per_target::Address(r.address);
-            let check = r.check;
-            match r.status {
-                Status::Skip => continue,
-                Status::Pass => {}
-                Status::Fail => {
-                    self.check_failures_total
-                        .with_label_values(&[check.as_str(), r.reason_code])
-                        .inc();
-                    now.failures.push((address, check, r.reason_code));
-                }
-            }
-            now.checks.push((address, check, r.status == Status::Pass));
+    /// The fleet series an outcome feeds: probes, failed checks, phase durations.
+    fn count(&self, outcome: &Outcome) {
+        for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
+            self.check_failures_total
+                .with_label_values(&[r.check.as_str(), r.reason_code])
+                .inc();
         }
-        let ok = outcome.ok();
-        now.success = if ok { 1.0 } else { 0.0 };
-        let result = usize::from(!ok);
+        let result = usize::from(!outcome.ok());
         self.probes[result]
             .get_or_init(|| {
                 let label = ["success", "failure"][result];
                 self.probes_total.with_label_values(&[label])
             })
             .inc();
-        now.timestamp = std::time::SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-
         if let Some(obs) = &outcome.observation {
-            now.certs.reserve_exact(obs.endpoints.len());
-            for e in &obs.endpoints {
-                if let Some(leaf) = e.tls.as_ref().and_then(|t| t.leaf_facts()) {
-                    let address = per_target::Address(Some(e.address.ip()));
-                    now.certs.push((address, leaf.not_after as f64));
-                }
-            }
-            phase_durations(obs, &mut now.phases);
-            for &(phase, secs) in &now.phases {
+            per_target::phase_durations(obs, |phase, secs| {
                 match PHASES.iter().position(|p| *p == phase) {
                     Some(i) => self.phases[i]
                         .get_or_init(|| self.duration.with_label_values(&[phase]))
                         .observe(secs),
                     None => self.duration.with_label_values(&[phase]).observe(secs),
                 }
-            }
-            tls_series(obs, now);
-            now.acm.reserve_exact(obs.acm.len());
-            for a in &obs.acm {
-                if let Ok(Some(not_after)) = a.result.as_ref().map(|c| c.not_after) {
-                    now.acm.push((a.arn.clone(), not_after as f64));
-                }
-            }
+            });
         }
     }
 
-    /// Removes every series of the target named `name`.
+    /// Removes every series of the target named `name` (and its last outcome).
     pub fn forget(&self, name: &str) {
-        self.per_target.remove(name);
+        self.per_target.store().remove(name);
     }
 }
 
@@ -214,58 +182,6 @@ impl OutcomeSink for Metrics {
     async fn forget(&self, name: &str) {
         Metrics::forget(self, name);
     }
-}
-
-/// `target`, `namespace`, `service` label values of a target.
-pub fn target_ids(t: &Target) -> [String; 3] {
-    [
-        t.name.clone(),
-        t.source.namespace().to_string(),
-        t.source.service().to_string(),
-    ]
-}
-
-/// The TLS series of a probe: what each address's last scan saw accepted, and what the probe's
-/// own handshake negotiated.
-fn tls_series(obs: &crate::probe::Observation, now: &mut per_target::Series) {
-    let accepted = obs.tls_scans.iter().map(|s| s.accepted.len()).sum();
-    now.tls_accepted.reserve_exact(accepted);
-    for scan in &obs.tls_scans {
-        let address = per_target::Address(Some(scan.address.ip()));
-        for a in &scan.accepted {
-            now.tls_accepted
-                .push((address, a.version.as_str(), a.suite.name));
-        }
-    }
-    // The names are borrowed (rustls's own) for every version and suite rustls knows.
-    for e in &obs.endpoints {
-        if let Some((Some(v), Some(c))) = e.tls.as_ref().map(|t| (&t.version, &t.cipher)) {
-            let address = per_target::Address(Some(e.address.ip()));
-            now.tls_version.push((address, v.clone(), c.clone()));
-        }
-    }
-}
-
-/// (phase, seconds) of a probe: DNS, and the slowest address for connect, TLS and HTTP.
-fn phase_durations(obs: &crate::probe::Observation, out: &mut Vec<(&'static str, f64)>) {
-    out.reserve_exact(PHASES.len());
-    out.push(("dns", obs.dns.duration.as_secs_f64()));
-    let slowest = |f: &dyn Fn(&crate::probe::EndpointObservation) -> Option<f64>| {
-        obs.endpoints
-            .iter()
-            .filter_map(f)
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-    };
-    if let Some(v) = slowest(&|e| e.connect.as_ref().ok().map(|d| d.as_secs_f64())) {
-        out.push(("connect", v));
-    }
-    if let Some(v) = slowest(&|e| e.tls.as_ref().map(|t| t.duration.as_secs_f64())) {
-        out.push(("tls", v));
-    }
-    if let Some(v) = slowest(&|e| e.http.as_ref().map(|h| h.duration.as_secs_f64())) {
-        out.push(("http", v));
-    }
-    out.push(("total", obs.duration.as_secs_f64()));
 }
 
 /// Targets per chunk of a streamed scrape.

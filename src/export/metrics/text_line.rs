@@ -39,15 +39,6 @@ impl<'a> Line<'a> {
         self
     }
 
-    /// Adds labels already written out as `k="v",k2="v2"`.
-    pub fn labels(mut self, written: &str) -> Self {
-        if !written.is_empty() {
-            self.comma();
-            self.out.push_str(written);
-        }
-        self
-    }
-
     /// Adds `address="<ip>"` (empty for a target-level series).
     pub fn address(mut self, address: Address) -> Self {
         self.comma();
@@ -117,7 +108,7 @@ mod tests {
             |l| {
                 l.address(Address(Some([127, 0, 0, 2].into())))
                     .label("check", "dns")
-                    .labels("namespace=\"ns\"")
+                    .label("namespace", "ns")
             },
             1.0,
         );
@@ -126,7 +117,7 @@ mod tests {
             "m{address=\"127.0.0.2\",check=\"dns\",namespace=\"ns\"} 1\n"
         );
         assert_eq!(line(|l| l, 0.5), "m{} 0.5\n");
-        assert_eq!(line(|l| l.labels(""), -2.0), "m{} -2\n");
+        assert_eq!(line(|l| l, -2.0), "m{} -2\n");
         for v in [
             1796066029.8747602,
             0.002270155,

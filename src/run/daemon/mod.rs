@@ -61,7 +61,8 @@ pub struct DaemonParts {
     pub flag_targets: Vec<String>,
     /// Probe-and-judge machinery.
     pub engine: Arc<Engine>,
-    /// The outcome metrics, rendered at `/metrics` (also the first of `sinks`).
+    /// The outcome metrics, rendered at `/metrics` (also the first of `sinks`); they keep every
+    /// target's last outcome, which the status page and the state-change logs read.
     pub metrics: Arc<Metrics>,
     /// Discovery's metrics (static targets' sync and reload errors, targets by source).
     pub discovery_metrics: DiscoveryMetrics,
@@ -69,9 +70,10 @@ pub struct DaemonParts {
     pub schedule_metrics: ScheduleMetrics,
     /// edgewatch's own failures.
     pub internal_errors: InternalErrors,
-    /// Outcome sinks, in order (metrics, the status page's store, Alertmanager, Kubernetes Events).
+    /// Outcome sinks, in order (metrics with the status page's store, Alertmanager, Kubernetes
+    /// Events).
     pub sinks: Vec<Arc<dyn OutcomeSink>>,
-    /// The status page served at `/` (reads the store among `sinks`).
+    /// The status page served at `/` (reads the metrics' store of last outcomes).
     pub status: Arc<StatusPage>,
     /// Extra discovery sources, with the id each reports as.
     pub sources: Vec<(SourceId, SourceTask)>,
@@ -122,7 +124,11 @@ pub async fn run(parts: DaemonParts) -> Result<(), DaemonError> {
         permits: Arc::new(Semaphore::new(settings.concurrency)),
         metrics: schedule_metrics,
         discovery: discovery_metrics.clone(),
-        observers: Arc::new(Observers::new(sinks, internal_errors.clone())),
+        observers: Arc::new(Observers::new(
+            sinks,
+            internal_errors.clone(),
+            metrics.latest(),
+        )),
         internal_errors,
         interval: settings.interval,
         health: health.clone(),

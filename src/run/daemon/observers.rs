@@ -1,32 +1,35 @@
 //! Where outcomes go in the daemon: state-change logs and the sinks (metrics first, then
 //! Alertmanager, Kubernetes Events). Each sink reads outcomes only.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::internal::InternalErrors;
-use crate::checks::{CheckName, Status};
+use crate::checks::{CheckResult, Status};
 use crate::export::OutcomeSink;
+use crate::export::latest::LatestOutcomes;
 use crate::pipeline::outcome::Outcome;
-
-/// The last status of each (check, address) of a target, in the outcome's order.
-type Verdicts = Vec<(CheckName, Option<IpAddr>, Status)>;
 
 /// The daemon's fan-out of outcomes.
 pub struct Observers {
     sinks: Vec<Arc<dyn OutcomeSink>>,
     internal_errors: InternalErrors,
-    last: Mutex<HashMap<String, Verdicts>>,
+    /// Every target's last outcome, as one of the sinks records it: what a state change is
+    /// a change from (no second copy of each target's verdicts is kept for the logs).
+    last: Arc<LatestOutcomes>,
 }
 
 impl Observers {
-    /// State-change logs, plus `sinks` in order; edgewatch's own failures go to `internal_errors`.
-    pub fn new(sinks: Vec<Arc<dyn OutcomeSink>>, internal_errors: InternalErrors) -> Self {
+    /// State-change logs, plus `sinks` in order; edgewatch's own failures go to
+    /// `internal_errors`. `last` is the store one of the sinks keeps every outcome in.
+    pub fn new(
+        sinks: Vec<Arc<dyn OutcomeSink>>,
+        internal_errors: InternalErrors,
+        last: Arc<LatestOutcomes>,
+    ) -> Self {
         Observers {
             sinks,
             internal_errors,
-            last: Mutex::new(HashMap::new()),
+            last,
         }
     }
 
@@ -51,58 +54,66 @@ impl Observers {
 
     /// Drops everything known about the target named `name`.
     pub async fn forget(&self, name: &str) {
-        self.last
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
         for sink in &self.sinks {
             sink.forget(name).await;
         }
     }
 
-    /// One log event per state change (pass→fail, fail→pass), not per probe. Allocates
-    /// nothing for a known target (and formats only what it logs): it runs after every probe.
+    /// One log event per state change (pass→fail, fail→pass), not per probe, against the
+    /// target's last recorded outcome. Allocates nothing (and formats only what it logs): it
+    /// runs after every probe.
     fn log_changes(&self, outcome: &Outcome) {
         let name = &outcome.target.name;
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let before = last.get(name.as_str());
-        for r in &outcome.results {
-            let previous = before
-                .and_then(|b| b.iter().find(|(c, a, _)| *c == r.check && *a == r.address))
-                .map(|(_, _, s)| *s);
+        let before = self.last.last(name);
+        for (r, change) in changes(before.as_deref(), outcome) {
             let address = || r.address.map(|a| a.to_string()).unwrap_or_default();
-            match (previous, r.status) {
-                (Some(p), s) if p == s => {}
-                (None, Status::Fail) | (Some(_), Status::Fail) => tracing::warn!(
+            match change {
+                Change::Failing { from } => tracing::warn!(
                     target = %name, check = %r.check, address = %address(),
                     reason_code = r.reason_code, reason = %r.reason,
-                    from = previous.map(Status::as_str).unwrap_or("new"), "check failing"
+                    from = from.map(Status::as_str).unwrap_or("new"), "check failing"
                 ),
-                (Some(Status::Fail), s) => tracing::info!(
-                    target = %name, check = %r.check, address = %address(), to = s.as_str(),
-                    "check recovered"
+                Change::Recovered => tracing::info!(
+                    target = %name, check = %r.check, address = %address(),
+                    to = r.status.as_str(), "check recovered"
                 ),
-                _ => {}
             }
         }
         if before.is_none() {
             tracing::info!(target = %name, ok = outcome.ok(), "first probe of target");
         }
-        let now = outcome
-            .results
-            .iter()
-            .map(|r| (r.check, r.address, r.status));
-        match last.get_mut(name.as_str()) {
-            // The list of the last probe is overwritten in place: no allocation per probe.
-            Some(slot) => {
-                slot.clear();
-                slot.extend(now);
-            }
-            None => {
-                last.insert(name.clone(), now.collect());
-            }
-        }
     }
+}
+
+/// How a verdict (a check at an address) changed since the target's previous outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// It fails now; it passed or was skipped before, or is new (`None`).
+    Failing { from: Option<Status> },
+    /// It failed before and passes or is skipped now.
+    Recovered,
+}
+
+/// The verdicts of `now` that changed since `before` (`None`: the target's first outcome).
+fn changes<'a>(
+    before: Option<&'a Outcome>,
+    now: &'a Outcome,
+) -> impl Iterator<Item = (&'a CheckResult, Change)> + 'a {
+    now.results.iter().filter_map(move |r| {
+        let previous = before
+            .and_then(|b| {
+                b.results
+                    .iter()
+                    .find(|p| p.check == r.check && p.address == r.address)
+            })
+            .map(|p| p.status);
+        match (previous, r.status) {
+            (Some(p), s) if p == s => None,
+            (from, Status::Fail) => Some((r, Change::Failing { from })),
+            (Some(Status::Fail), _) => Some((r, Change::Recovered)),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -111,7 +122,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::checks::CheckResult;
+    use crate::checks::{CheckName, CheckResult};
     use crate::discovery::target::{Target, TargetSource};
     use crate::export::metrics::Metrics;
     use crate::probe::{ConnectFailure, DnsObservation, EndpointObservation, Observation};
@@ -151,7 +162,11 @@ mod tests {
     async fn a_probe_out_of_descriptors_is_an_internal_error_not_the_targets_failure() {
         let registry = prometheus::Registry::new();
         let metrics = Arc::new(Metrics::new(&registry));
-        let observers = Observers::new(vec![metrics.clone()], InternalErrors::register(&registry));
+        let observers = Observers::new(
+            vec![metrics.clone()],
+            InternalErrors::register(&registry),
+            metrics.latest(),
+        );
         observers
             .observe(&Arc::new(outcome(Ok(Duration::ZERO), Status::Pass)))
             .await;
@@ -170,5 +185,43 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("result=\"failure\""), "{text}");
+    }
+
+    #[tokio::test]
+    async fn state_changes_are_read_against_the_stored_outcome() {
+        let registry = prometheus::Registry::new();
+        let metrics = Arc::new(Metrics::new(&registry));
+        let store = metrics.latest();
+        let observers = Observers::new(
+            vec![metrics.clone()],
+            InternalErrors::register(&registry),
+            store.clone(),
+        );
+        let probe = |status| Arc::new(outcome(Ok(Duration::ZERO), status));
+        let name = "a.example.test:443";
+        let mut seen = Vec::new();
+        for status in [Status::Pass, Status::Fail, Status::Fail, Status::Pass] {
+            let now = probe(status);
+            let before = store.last(name);
+            seen.push(
+                changes(before.as_deref(), &now)
+                    .map(|(_, c)| c)
+                    .collect::<Vec<_>>(),
+            );
+            observers.observe(&now).await;
+        }
+        let from_pass = Change::Failing {
+            from: Some(Status::Pass),
+        };
+        assert_eq!(
+            seen,
+            [vec![], vec![from_pass], vec![], vec![Change::Recovered]],
+            "one change per transition, none while a check keeps failing"
+        );
+        observers.forget(name).await;
+        assert!(store.last(name).is_none(), "forgetting empties the store");
+        let first = probe(Status::Fail);
+        let changed: Vec<_> = changes(None, &first).map(|(_, c)| c).collect();
+        assert_eq!(changed, [Change::Failing { from: None }]);
     }
 }
