@@ -44,7 +44,9 @@ impl Latest {
 /// The latest outcome of every target the daemon probes.
 #[derive(Debug, Default)]
 pub struct LatestOutcomes {
-    by_name: RwLock<HashMap<String, Latest>>,
+    /// Keyed by a shared name: a scrape sorts the names it takes (one per target) without
+    /// copying them, and compares them without reaching through each outcome to its target.
+    by_name: RwLock<HashMap<Arc<str>, Latest>>,
 }
 
 impl LatestOutcomes {
@@ -62,7 +64,7 @@ impl LatestOutcomes {
     /// Records `outcome` (kept as it is, not copied), probed at `at`.
     pub fn record_shared(&self, outcome: Arc<Outcome>, at: SystemTime) {
         let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
-        let before = map.get(&outcome.target.name);
+        let before = map.get(outcome.target.name.as_str());
         let failing_since = match (outcome.ok(), before.and_then(|b| b.failing_since)) {
             (true, _) => None,
             (false, Some(since)) => Some(since),
@@ -89,10 +91,10 @@ impl LatestOutcomes {
             check_failing_since,
         };
         // In place: a known target's name is not copied again on every probe.
-        match map.get_mut(&target.name) {
+        match map.get_mut(target.name.as_str()) {
             Some(slot) => *slot = latest,
             None => {
-                map.insert(target.name.clone(), latest);
+                map.insert(Arc::from(target.name.as_str()), latest);
             }
         }
     }
@@ -125,8 +127,8 @@ impl LatestOutcomes {
     pub fn rows(&self) -> Vec<Row> {
         let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
         let mut rows: Vec<Row> = map
-            .values()
-            .map(|l| Row::new(l.outcome.clone(), l.recorded_at))
+            .iter()
+            .map(|(name, l)| Row::new(name.clone(), l.outcome.clone(), l.recorded_at))
             .collect();
         drop(map);
         rows.sort_unstable_by(|a, b| a.name().cmp(b.name()));

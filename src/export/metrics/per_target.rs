@@ -29,19 +29,21 @@ pub struct Address(pub Option<IpAddr>);
 
 /// One target as a scrape writes it: its last outcome and when that was recorded.
 pub struct Row {
+    name: Arc<str>,
     outcome: Arc<Outcome>,
     /// `edgewatch_probe_last_timestamp_seconds`.
     finished_at: f64,
 }
 
 impl Row {
-    /// The row of `outcome`, recorded at `finished_at`.
-    pub fn new(outcome: Arc<Outcome>, finished_at: SystemTime) -> Self {
+    /// The row of the target `name`'s `outcome`, recorded at `finished_at`.
+    pub fn new(name: Arc<str>, outcome: Arc<Outcome>, finished_at: SystemTime) -> Self {
         let finished_at = finished_at
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         Row {
+            name,
             outcome,
             finished_at,
         }
@@ -49,7 +51,7 @@ impl Row {
 
     /// The target's name.
     pub fn name(&self) -> &str {
-        &self.outcome.target.name
+        &self.name
     }
 
     fn observation(&self) -> Option<&Observation> {
@@ -337,26 +339,29 @@ impl PerTarget {
     pub fn render_chunk(&self, cursor: &mut Cursor, out: &mut String, max_targets: usize) -> bool {
         let rows = cursor.rows.get_or_insert_with(|| self.store.rows());
         while let Some((name, help, has, write)) = FAMILIES.get(cursor.family).copied() {
-            if cursor.next == 0 {
-                if !rows.iter().any(has) {
-                    cursor.family += 1;
-                    continue;
-                }
-                for piece in ["# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n"] {
-                    out.push_str(piece);
-                }
-            }
             let mut written = 0;
             while let Some(row) = rows.get(cursor.next) {
                 if written == max_targets {
                     return true;
                 }
-                write(row, &Ids::of(&row.outcome.target), name, out);
+                // The family's head goes before its first line; a family no target has is
+                // left out. Found on the way, not by a pass over every target first: a scrape
+                // of 100,000 targets does no long step between two chunks.
+                if !cursor.family_started && has(row) {
+                    for piece in ["# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n"] {
+                        out.push_str(piece);
+                    }
+                    cursor.family_started = true;
+                }
+                if cursor.family_started {
+                    write(row, &Ids::of(&row.outcome.target), name, out);
+                }
                 cursor.next += 1;
                 written += 1;
             }
             cursor.family += 1;
             cursor.next = 0;
+            cursor.family_started = false;
             if max_targets != usize::MAX {
                 return true;
             }
@@ -372,6 +377,8 @@ pub struct Cursor {
     rows: Option<Vec<Row>>,
     family: usize,
     next: usize,
+    /// Whether the family's head is written (a target before `next` has a series of it).
+    family_started: bool,
 }
 
 /// Escapes a label value as the text format requires (`\`, newline, `"`).
