@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use edgewatch::discovery::metrics::DiscoveryMetrics;
 use edgewatch::export::OutcomeSink;
-use edgewatch::export::latest::LatestOutcomes;
 use edgewatch::export::metrics::Metrics;
 use edgewatch::export::status_page::StatusPage;
 use edgewatch::pipeline::outcome::Outcome;
@@ -130,10 +129,10 @@ async fn a_panicking_probe_loop_is_counted_restarted_with_backoff_and_turns_heal
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
     let engine = Arc::new(app::engine(&settings, &registry, false).expect("engine"));
-    let latest = Arc::new(LatestOutcomes::new());
-    let status = Arc::new(StatusPage::new(latest.clone(), settings.interval));
+    // Wired as `run::app` wires it: the status page reads the store the metrics keep.
+    let status = Arc::new(StatusPage::new(metrics.latest(), settings.interval));
     let sink = Arc::new(PanickingSink::default());
-    let sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone(), latest, sink.clone()];
+    let sinks: Vec<Arc<dyn OutcomeSink>> = vec![metrics.clone(), sink.clone()];
     let parts = DaemonParts {
         settings,
         config_path: Some(path.clone()),

@@ -68,13 +68,13 @@ fn a_check_that_starts_failing_later_gets_its_own_since() {
     );
 }
 
-#[tokio::test]
-async fn forget_removes_the_target_and_snapshot_is_sorted_by_name() {
+#[test]
+fn remove_drops_the_target_and_snapshot_is_sorted_by_name() {
     let store = LatestOutcomes::new();
     store.record(&outcome("b", vec![]), at(1));
     store.record(&outcome("a", vec![]), at(1));
     store.record(&outcome("c", vec![]), at(1));
-    OutcomeSink::forget(&store, "c").await;
+    store.remove("c");
     let names: Vec<String> = store
         .snapshot()
         .iter()

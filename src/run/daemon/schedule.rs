@@ -134,7 +134,8 @@ pub async fn probe_loop(
         if cancel.is_cancelled() {
             return;
         }
-        // Shared, not copied, with the sinks that keep it (the status page's store).
+        // Shared among the sinks, not copied for each; the store the metrics keep takes an exact
+        // copy of what it keeps.
         shared.observers.observe(&Arc::new(outcome)).await;
         due = next_due(due, Instant::now(), interval);
     }
