@@ -1,24 +1,14 @@
-//! Keeps one target's probe loop alive: a panic in it (a bug, or a value no check foresaw) is
-//! caught where the loop is polled, in the loop's own task (one task per target, not a guard
-//! task beside it: at 100,000 targets the second task was 100,000 more tasks, join handles
-//! and wake-ups for nothing), so it ends that loop only. The panic is logged, counted in
-//! `edgewatch_internal_errors_total{kind="probe_loop_panic"}`, and the loop restarted after a
-//! backoff; [`LoopHealth`] turns `/healthz` red when loops keep dying, so a restart of the
-//! process (by Kubernetes) is asked for instead of monitoring silently stopping.
+//! What a probe's panic (a bug, or a value no check foresaw) costs its target: a restart after a
+//! doubling backoff ([`Restarts`]); and what panics cost the process: [`LoopHealth`] turns
+//! `/healthz` red when probes keep dying, so a restart of the process (by Kubernetes) is asked
+//! for instead of monitoring silently stopping. The panic itself ends in the probe's own task
+//! (see the [`scheduler`](super::scheduler)), so it takes nothing else down.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-
-use super::internal::InternalErrors;
-use super::schedule::{FirstProbe, LoopShared, probe_loop};
-use crate::config::excerpt::cut;
-use crate::discovery::target::Target;
 
 /// The first restart delay; it doubles per consecutive panic up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -60,71 +50,38 @@ impl LoopHealth {
     }
 }
 
-/// Runs `target`'s probe loop until `cancel` fires, restarting it after a panic (a restarted
-/// loop's first probe is again as `first` says).
-pub async fn guarded_loop(
-    target: Arc<Target>,
-    shared: Arc<LoopShared>,
-    cancel: CancellationToken,
-    first: FirstProbe,
-) {
-    let (t, s, c) = (target.clone(), shared.clone(), cancel.clone());
-    let start = move || probe_loop(t.clone(), s.clone(), c.clone(), first);
-    keep_alive(
-        &target.name,
-        start,
-        &shared.internal_errors,
-        &shared.health,
-        &cancel,
-    )
-    .await;
+/// One target's restart backoff: doubles per consecutive panic, from [`FIRST_BACKOFF`] up to
+/// [`MAX_BACKOFF`], and starts over once the target has been probed for [`CALM`] without one.
+#[derive(Debug, Clone, Copy)]
+pub struct Restarts {
+    next: Duration,
+    /// When the target was (re)started.
+    since: Instant,
 }
 
-/// Runs the future `start` makes until it returns or `cancel` fires; after a panic: log, count,
-/// record, wait (doubling from [`FIRST_BACKOFF`] to [`MAX_BACKOFF`]) and start it again.
-///
-/// The future is polled here, inside `catch_unwind`: what it owns when it panics is dropped
-/// (sockets closed, permits returned) and nothing of it is touched again; a fresh one is made
-/// from `start`, so the unwind-safety assertion holds.
-pub async fn keep_alive<F, Fut>(
-    name: &str,
-    start: F,
-    internal_errors: &InternalErrors,
-    health: &LoopHealth,
-    cancel: &CancellationToken,
-) where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    use futures::FutureExt;
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let started = Instant::now();
-        let payload = match AssertUnwindSafe(start()).catch_unwind().await {
-            Ok(()) => return,
-            Err(payload) => payload,
-        };
-        let message = panic_message(payload);
-        internal_errors.count(InternalErrors::PROBE_LOOP_PANIC);
-        health.record();
-        if started.elapsed() > CALM {
-            backoff = FIRST_BACKOFF;
+impl Restarts {
+    /// A target started at `now`.
+    pub fn new(now: Instant) -> Self {
+        Restarts {
+            next: FIRST_BACKOFF,
+            since: now,
         }
-        tracing::error!(
-            target = %cut(name, 200),
-            panic = %cut(&message, 400),
-            restart_in_s = backoff.as_secs(),
-            "probe loop panicked; restarting it"
-        );
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
+    }
+
+    /// The wait before probing again after a panic at `now`.
+    pub fn after_panic(&mut self, now: Instant) -> Duration {
+        if now.saturating_duration_since(self.since) > CALM {
+            self.next = FIRST_BACKOFF;
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        let wait = self.next;
+        self.next = (wait * 2).min(MAX_BACKOFF);
+        self.since = now + wait;
+        wait
     }
 }
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+/// A panic's message, for the log.
+pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
         Err(payload) => match payload.downcast::<&'static str>() {
@@ -136,58 +93,45 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_panicking_loop_is_counted_restarted_with_backoff_and_turns_health_red() {
-        let metrics = InternalErrors::register(&prometheus::Registry::new());
-        let health = LoopHealth::default();
-        let cancel = CancellationToken::new();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        // Panics on its first 7 runs, then probes "forever" (until cancelled).
-        let start = move || {
-            let r = r.clone();
-            async move {
-                if r.fetch_add(1, Ordering::SeqCst) < 7 {
-                    panic!("overflow when adding duration to instant");
-                }
-                std::future::pending::<()>().await;
-            }
-        };
-        let began = Instant::now();
-        let guard = keep_alive("t.example.com:443", start, &metrics, &health, &cancel);
-        tokio::select! {
-            _ = guard => panic!("the loop must keep running"),
-            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+    #[test]
+    fn backoff_doubles_to_a_minute_and_starts_over_after_a_calm_spell() {
+        let t0 = Instant::now();
+        let mut r = Restarts::new(t0);
+        let mut now = t0;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let wait = r.after_panic(now);
+            waits.push(wait.as_secs());
+            now += wait;
         }
-        assert_eq!(runs.load(Ordering::SeqCst), 8, "restarted after each panic");
-        let count = metrics.get(InternalErrors::PROBE_LOOP_PANIC);
-        assert_eq!(count, 7);
-        // Backoff 1+2+4+8+16+32+60 s before the eighth start.
-        assert!(began.elapsed() >= Duration::from_secs(123));
-        assert!(
-            !health.healthy(),
-            "7 panics in 10 minutes is more than tolerated"
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        // Five minutes of probing without a panic: the next one waits a second again.
+        now += CALM + Duration::from_secs(1);
+        assert_eq!(r.after_panic(now), FIRST_BACKOFF);
+        // ... and a panic soon after that doubles again.
+        assert_eq!(
+            r.after_panic(now + Duration::from_secs(5)),
+            Duration::from_secs(2)
         );
-        tokio::time::sleep(LoopHealth::WINDOW).await;
-        assert!(health.healthy(), "old panics age out");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_loop_that_returns_is_not_restarted() {
-        let metrics = InternalErrors::register(&prometheus::Registry::new());
+    #[test]
+    fn health_turns_red_after_more_than_five_panics_in_ten_minutes() {
         let health = LoopHealth::default();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        let start = move || {
-            r.fetch_add(1, Ordering::SeqCst);
-            async {}
-        };
-        keep_alive("t", start, &metrics, &health, &CancellationToken::new()).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 1);
-        assert!(health.healthy());
+        for _ in 0..LoopHealth::MAX_PANICS {
+            health.record();
+        }
+        assert!(health.healthy(), "five panics are tolerated");
+        health.record();
+        assert!(!health.healthy());
+    }
+
+    #[test]
+    fn a_panic_message_is_read_from_either_payload_type() {
+        assert_eq!(panic_message(Box::new("static")), "static");
+        assert_eq!(panic_message(Box::new(String::from("owned"))), "owned");
+        assert_eq!(panic_message(Box::new(7u8)), "(no message)");
     }
 }

@@ -1,4 +1,4 @@
-//! The daemon: discovery sources feed the supervisor, which runs one probe loop per target;
+//! The daemon: discovery sources feed the supervisor, which schedules every target's probes;
 //! outcomes go to metrics, logs and sinks; `/metrics` serves them. SIGHUP reloads the config
 //! file's targets; SIGTERM/SIGINT stop gracefully.
 
@@ -6,6 +6,7 @@ pub mod guard;
 pub mod internal;
 pub mod observers;
 pub mod schedule;
+pub mod scheduler;
 pub mod supervisor;
 
 use std::collections::HashSet;

@@ -1,21 +1,21 @@
-//! The probe loop of one target: start at a random phase of the interval (so a fleet's probes
-//! spread out), then probe every interval, never two at once, within the global concurrency
-//! limit. A start later than the schedule allows is counted; missed ticks are skipped, not
-//! bunched up.
+//! When a target is probed, and one probe: the first at a random phase of the interval (so a
+//! fleet's probes spread out), then one every interval, never two at once, within the global
+//! concurrency limit. A start later than the schedule allows is counted; missed ticks are
+//! skipped, not bunched up. The [`scheduler`](super::scheduler) keeps every target's next tick.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt;
 use tokio::sync::Semaphore;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::observers::Observers;
 use crate::discovery::target::Target;
 use crate::pipeline::engine::Engine;
 
-/// What every probe loop shares.
+/// What every probe shares.
 pub struct LoopShared {
     /// Probe-and-judge machinery.
     pub engine: Arc<Engine>,
@@ -29,9 +29,9 @@ pub struct LoopShared {
     pub observers: Arc<Observers>,
     /// Default interval.
     pub interval: Duration,
-    /// edgewatch's own failures (probe-loop panics).
+    /// edgewatch's own failures (probe panics).
     pub internal_errors: super::internal::InternalErrors,
-    /// Probe-loop panics, for `/healthz`.
+    /// Probe panics, for `/healthz`.
     pub health: Arc<super::guard::LoopHealth>,
     /// The origin of the start slots (see [`slot`]): when the daemon started.
     pub epoch: Instant,
@@ -68,7 +68,7 @@ impl ScheduleMetrics {
 }
 
 /// A start later than this (or 10% of the interval, if larger) counts as late.
-fn late_tolerance(interval: Duration) -> Duration {
+pub fn late_tolerance(interval: Duration) -> Duration {
     (interval / 10).max(Duration::from_secs(1))
 }
 
@@ -76,14 +76,14 @@ fn late_tolerance(interval: Duration) -> Duration {
 /// 100 ms) after `epoch`. Probes due within one slot start together, so the runtime wakes once
 /// for a handful of probes instead of once for each (a fleet's probes are spread over the
 /// interval one by one otherwise): less CPU per probe, for at most one slot of delay.
-fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
+pub fn slot(due: Instant, epoch: Instant, interval: Duration) -> Instant {
     let width = (interval / 300).clamp(Duration::from_millis(1), Duration::from_millis(100));
     let since = due.saturating_duration_since(epoch);
     let slots = since.as_nanos().div_ceil(width.as_nanos());
     epoch + width * u32::try_from(slots).unwrap_or(u32::MAX)
 }
 
-/// When a loop's first probe is.
+/// When a target's first probe is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstProbe {
     /// At a random point of the first interval, so a fleet's probes spread out.
@@ -93,52 +93,46 @@ pub enum FirstProbe {
     AtOnce,
 }
 
-/// Runs `target`'s probes until `cancel` fires, the first one as `first` says.
-pub async fn probe_loop(
-    target: Arc<Target>,
-    shared: Arc<LoopShared>,
-    cancel: CancellationToken,
-    first: FirstProbe,
-) {
+/// When the first probe of a target (or of a restart after a panic, from `from` on) is due.
+pub fn first_due(from: Instant, interval: Duration, first: FirstProbe) -> Instant {
     let phase = match first {
         FirstProbe::AtRandomPhase => rand::rng().random_range(0.0..1.0),
         FirstProbe::AtOnce => 0.0,
     };
+    from + interval.mul_f64(phase)
+}
+
+/// One probe of `target`, started at its slot `start`: waits for a permit (counting how late it
+/// got one), probes, and hands the outcome to the observers, unless `cancel` fires first (the
+/// target left or changed): then it records nothing.
+pub async fn probe_once(
+    target: Arc<Target>,
+    shared: Arc<LoopShared>,
+    start: Instant,
+    cancel: CancellationToken,
+) {
     let interval = target.interval.unwrap_or(shared.interval);
-    let mut due = Instant::now() + interval.mul_f64(phase);
-    let tolerance = late_tolerance(interval);
-    loop {
-        // `due` keeps the exact period; the probe starts at the slot it falls in.
-        let start = slot(due, shared.epoch, interval);
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = sleep_until(start) => {}
-        }
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = shared.permits.clone().acquire_owned() => p,
-        };
-        let Ok(_permit) = permit else { return };
-        let lag = Instant::now().saturating_duration_since(start);
-        shared.metrics.lag.observe(lag.as_secs_f64());
-        if lag > tolerance {
-            shared.metrics.late_probes.inc();
-        }
-        // Boxed: a probe's state (kilobytes) lives on the heap only while the probe runs, so a
-        // waiting loop stays small (10,000 targets are 10,000 waiting loops).
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => return,
-            o = Box::pin(shared.engine.run(target.clone())) => o,
-        };
-        drop(_permit);
-        if cancel.is_cancelled() {
-            return;
-        }
-        // Shared among the sinks, not copied for each; the store the metrics keep takes an exact
-        // copy of what it keeps.
-        shared.observers.observe(&Arc::new(outcome)).await;
-        due = next_due(due, Instant::now(), interval);
+    let permit = tokio::select! {
+        _ = cancel.cancelled() => return,
+        p = shared.permits.acquire() => p,
+    };
+    let Ok(permit) = permit else { return };
+    let lag = Instant::now().saturating_duration_since(start);
+    shared.metrics.lag.observe(lag.as_secs_f64());
+    if lag > late_tolerance(interval) {
+        shared.metrics.late_probes.inc();
     }
+    let outcome = tokio::select! {
+        _ = cancel.cancelled() => return,
+        o = shared.engine.run(target) => o,
+    };
+    drop(permit);
+    if cancel.is_cancelled() {
+        return;
+    }
+    // Shared among the sinks, not copied for each; the store the metrics keep takes an exact
+    // copy of what it keeps.
+    shared.observers.observe(&Arc::new(outcome)).await;
 }
 
 /// The tick after the one due at `due`, the probe of which ended at `now`: one interval later,
@@ -147,7 +141,7 @@ pub async fn probe_loop(
 /// a burst. So consecutive ticks are at least an interval apart and a tick is never before
 /// the previous probe ended; two probes can still END less than an interval apart (a late one
 /// followed by one on time), but no three within one interval.
-fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
+pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
     let next = due + interval;
     if next >= now {
         return next;

@@ -1,5 +1,5 @@
-//! The target set: merges every source's latest targets and keeps exactly one probe loop per
-//! target — started when a target appears, restarted when it changes, stopped (and its series
+//! The target set: merges every source's latest targets and keeps each scheduled exactly once —
+//! scheduled when a target appears, rescheduled afresh when it changes, dropped (and its series
 //! removed) when it goes. With sharding on, only the targets this replica owns run, and a
 //! membership change starts the newly owned and stops (forgetting the series of) the rest.
 
@@ -8,28 +8,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::guarded_loop;
 use super::schedule::FirstProbe;
 use super::schedule::LoopShared;
+use super::scheduler::Scheduler;
 use crate::discovery::target::Target;
 use crate::discovery::{SourceId, TargetUpdate};
 use crate::run::shard::{ShardHook, target_key};
 
-struct Running {
-    target: Arc<Target>,
-    cancel: CancellationToken,
-}
-
 /// Applies target updates until the channel closes or `shutdown` fires.
 pub struct Supervisor {
     shared: Arc<LoopShared>,
-    /// Each source's targets; the running loops share these (one copy per target).
+    /// Each source's targets; the scheduler shares these (one copy per target).
     by_source: BTreeMap<SourceId, Vec<Arc<Target>>>,
-    running: HashMap<String, Running>,
-    tasks: JoinSet<()>,
+    /// The targets probed (with sharding: those this replica owns).
+    scheduler: Scheduler,
     waiting_for: HashSet<SourceId>,
     ready: Arc<AtomicBool>,
     /// Sharding, when on.
@@ -49,10 +43,9 @@ impl Supervisor {
         ready: Arc<AtomicBool>,
     ) -> Self {
         Supervisor {
-            shared,
+            shared: shared.clone(),
             by_source: BTreeMap::new(),
-            running: HashMap::new(),
-            tasks: JoinSet::new(),
+            scheduler: Scheduler::new(shared),
             waiting_for: sources,
             ready,
             shard: None,
@@ -85,7 +78,7 @@ impl Supervisor {
         }
     }
 
-    /// Runs until the update channel closes or `shutdown` is cancelled; then stops every loop.
+    /// Runs until the update channel closes or `shutdown` is cancelled; then stops every probe.
     pub async fn run(
         mut self,
         mut updates: mpsc::Receiver<TargetUpdate>,
@@ -106,14 +99,10 @@ impl Supervisor {
                     self.update_ready();
                     self.reconcile().await;
                 }
-                // Reap finished loops so the JoinSet does not grow.
-                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                () = self.scheduler.next_event() => {}
             }
         }
-        for r in self.running.values() {
-            r.cancel.cancel();
-        }
-        while self.tasks.join_next().await.is_some() {}
+        self.scheduler.stop().await;
     }
 
     async fn apply(&mut self, update: TargetUpdate) {
@@ -133,7 +122,7 @@ impl Supervisor {
         }
     }
 
-    /// Makes the running loops match the union of every source's targets.
+    /// Makes the scheduled targets match the union of every source's targets.
     async fn reconcile(&mut self) {
         let mut wanted: HashMap<String, Arc<Target>> = HashMap::new();
         for (source, targets) in &self.by_source {
@@ -162,15 +151,13 @@ impl Supervisor {
         }
         let mut moved = [0u64; 2];
         let gone: Vec<String> = self
-            .running
-            .keys()
-            .filter(|name| !wanted.contains_key(*name))
-            .cloned()
+            .scheduler
+            .targets()
+            .filter(|t| !wanted.contains_key(&t.name))
+            .map(|t| t.name.clone())
             .collect();
         for name in gone {
-            if let Some(r) = self.running.remove(&name) {
-                r.cancel.cancel();
-            }
+            self.scheduler.remove(&name);
             self.shared.observers.forget(&name).await;
             if handover && all.contains(&name) {
                 moved[1] += 1;
@@ -181,12 +168,12 @@ impl Supervisor {
         }
         for (name, target) in wanted {
             let mut first = FirstProbe::AtRandomPhase;
-            if let Some(r) = self.running.get(&name) {
-                if r.target == target {
+            if let Some(current) = self.scheduler.target(&name) {
+                if *current == target {
                     continue;
                 }
-                r.cancel.cancel();
-                // Series of the old definition (addresses, ARNs) go; the new loop writes afresh.
+                self.scheduler.remove(&name);
+                // Series of the old definition (addresses, ARNs) go; its new probes write afresh.
                 self.shared.observers.forget(&name).await;
                 tracing::info!(target = %name, "target changed");
             } else if handover && self.known.contains(&name) {
@@ -196,14 +183,7 @@ impl Supervisor {
             } else {
                 tracing::info!(target = %name, "target added");
             }
-            let cancel = CancellationToken::new();
-            self.tasks.spawn(guarded_loop(
-                target.clone(),
-                self.shared.clone(),
-                cancel.clone(),
-                first,
-            ));
-            self.running.insert(name, Running { target, cancel });
+            self.scheduler.add(target, first);
         }
         if let Some(shard) = &self.shard {
             let m = &shard.metrics;
@@ -213,15 +193,15 @@ impl Supervisor {
             m.handovers
                 .with_label_values(&["released"])
                 .inc_by(moved[1]);
-            m.owned.set(self.running.len() as i64);
-            let mut owned: Vec<String> = self.running.keys().cloned().collect();
+            m.owned.set(self.scheduler.len() as i64);
+            let mut owned: Vec<String> = self.scheduler.targets().map(|t| t.name.clone()).collect();
             owned.sort_unstable();
             shard.status.update(|s| s.owned = owned);
             self.known = all;
         }
         let mut by_kind: HashMap<&'static str, i64> = HashMap::new();
-        for r in self.running.values() {
-            *by_kind.entry(r.target.source.kind()).or_default() += 1;
+        for t in self.scheduler.targets() {
+            *by_kind.entry(t.source.kind()).or_default() += 1;
         }
         for kind in ["config", "flag", "kubernetes"] {
             self.shared
