@@ -79,7 +79,9 @@ fn report_failure(outcome: &edgewatch::pipeline::outcome::Outcome) {
         for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
             eprintln!(
                 "edgewatch probe failed: {} {}: {}",
-                r.check, r.reason_code, r.reason
+                r.check,
+                r.reason_code(),
+                r.reason
             );
         }
     });

@@ -314,14 +314,14 @@ mod tests {
             Status::Pass
         );
         let r = judge_expiry(&leaf(NOW + 14 * DAY - 1), &ctx());
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "expiring"));
+        assert_eq!((r.status, r.reason_code()), (Status::Fail, "expiring"));
         assert!(r.reason.starts_with("13 days left"), "{}", r.reason);
     }
 
     #[test]
     fn expiry_fails_as_expired_once_not_after_has_passed() {
         let r = judge_expiry(&leaf(NOW - 2 * DAY), &ctx());
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "expired"));
+        assert_eq!((r.status, r.reason_code()), (Status::Fail, "expired"));
         assert!(r.reason.starts_with("expired 2 days ago"), "{}", r.reason);
     }
 
@@ -366,7 +366,7 @@ mod tests {
             Status::Pass
         );
         let r = judge_expected(&t, &leaf(NOW), &[acm([0xcc; 32])], false);
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
+        assert_eq!((r.status, r.reason_code()), (Status::Fail, "mismatch"));
         assert!(
             r.reason.contains("CN=tls-demo.example.com") && r.reason.contains(&"cc".repeat(32)),
             "{}",
@@ -383,7 +383,10 @@ mod tests {
             result: Err(AcmError::Unreachable("connection refused".into())),
         };
         let r = judge_expected(&t, &leaf(NOW), std::slice::from_ref(&down), false);
-        assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
+        assert_eq!(
+            (r.status, r.reason_code()),
+            (Status::Skip, "acm_unavailable")
+        );
         assert!(r.reason.contains("unreachable"), "{}", r.reason);
         assert_eq!(
             judge_expected(&t, &leaf(NOW), &[down], true).status,
@@ -400,7 +403,10 @@ mod tests {
     #[test]
     fn no_expectation_is_a_skip() {
         let r = judge_expected(&target(vec![]), &leaf(NOW), &[], false);
-        assert_eq!((r.status, r.reason_code), (Status::Skip, "no_expectation"));
+        assert_eq!(
+            (r.status, r.reason_code()),
+            (Status::Skip, "no_expectation")
+        );
     }
 
     #[test]
@@ -446,7 +452,7 @@ mod tests {
             .find(|r| r.check == CheckName::CertExpiry)
             .unwrap();
         assert_eq!(
-            (expiry.status, expiry.reason_code),
+            (expiry.status, expiry.reason_code()),
             (Status::Fail, "expired")
         );
     }

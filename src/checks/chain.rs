@@ -337,12 +337,12 @@ mod tests {
         let v = verifier(&anchors);
         assert_eq!(v.judge(&chain, at(now)).status, Status::Pass);
         let r = v.judge(&chain, at(now + 31 * DAY));
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "expired"));
+        assert_eq!((r.status, r.reason_code()), (Status::Fail, "expired"));
         // Another root of the same name but another key: its leaf is verified afresh and fails.
         let (_, other, _) = root_and_leaf(30);
         let r = v.judge(&other, at(now));
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (Status::Fail, "bad_signature"),
             "{}",
             r.reason
@@ -391,7 +391,10 @@ mod tests {
     fn a_ca_marked_leaf_is_explained_in_words() {
         let leaf = named_leaf("app.example.test", true, None);
         let r = verifier(&[]).judge(&[leaf], UnixTime::now());
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "not_server_cert"));
+        assert_eq!(
+            (r.status, r.reason_code()),
+            (Status::Fail, "not_server_cert")
+        );
         assert_eq!(
             r.reason,
             "`CN=app.example.test`: the certificate is marked as a CA (basicConstraints CA:TRUE), so it cannot be a server certificate; openssl req -x509 does this by default"
@@ -404,7 +407,7 @@ mod tests {
         let leaf = named_leaf("app.example.test", false, Some(&root));
         let r = verifier(&[]).judge(&[leaf], UnixTime::now());
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (Status::Fail, "missing_intermediate")
         );
         assert_eq!(
@@ -426,7 +429,10 @@ mod tests {
         let im_issuer = Issuer::new(im, intermediate_key);
         let leaf = named_leaf("app.example.test", false, Some(&im_issuer));
         let r = verifier(&[]).judge(&[leaf, im_cert.der().clone()], UnixTime::now());
-        assert_eq!((r.status, r.reason_code), (Status::Fail, "unknown_issuer"));
+        assert_eq!(
+            (r.status, r.reason_code()),
+            (Status::Fail, "unknown_issuer")
+        );
         assert_eq!(
             r.reason,
             "chain ends at `CN=corp root`, which is not a trusted root; if it is a private CA, trust it with --ca-file PATH (or tls.ca_file)"
@@ -463,7 +469,7 @@ mod tests {
         chain.extend(intermediates.into_iter().rev());
         let r = verifier(&[anchor]).judge(&chain, UnixTime::now());
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (Status::Fail, "chain_too_long"),
             "{}",
             r.reason

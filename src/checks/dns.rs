@@ -189,7 +189,7 @@ mod tests {
         );
         let lb = answer(LB, &[], &["127.0.0.1"]);
         let r = judge_alias(&target_with_lb(), &observation(dns, vec![lb]));
-        assert_eq!(r.reason_code, "wrong_target");
+        assert_eq!(r.reason_code(), "wrong_target");
         assert!(
             r.reason.contains("127.0.0.9") && r.reason.contains("127.0.0.1"),
             "{}",
@@ -210,7 +210,7 @@ mod tests {
             &observation(answer("a.example.com", &[], &["127.0.0.1"]), vec![]),
         );
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (crate::checks::Status::Skip, "no_expectation")
         );
     }
@@ -221,7 +221,7 @@ mod tests {
         dns.failure = Some(DnsFailure::Nxdomain);
         let r = judge_resolution(&dns);
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (crate::checks::Status::Fail, "nxdomain")
         );
         assert!(r.reason.contains("gone.example.com"));

@@ -181,7 +181,7 @@ pub fn explain_handshake(
     obs: &Observation,
 ) -> CheckResult {
     let refused = matches!(
-        result.reason_code,
+        result.reason_code(),
         "alert" | "incompatible" | "reset" | "protocol_error"
     );
     let Some(scan) = scan_of(obs, endpoint) else {

@@ -132,7 +132,7 @@ fn target_text(out: &mut String, o: &Outcome, style: Style) {
         for e in &obs.endpoints {
             let _ = writeln!(out, "     {}", escape(&endpoint_line(e)));
         }
-        if let Some(line) = obs.aws.as_ref().and_then(super::aws_facts::text_line) {
+        if let Some(line) = obs.aws.as_deref().and_then(super::aws_facts::text_line) {
             let _ = writeln!(out, "     {line}");
         }
         for scan in &obs.tls_scans {
@@ -172,7 +172,7 @@ fn target_text(out: &mut String, o: &Outcome, style: Style) {
 /// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.
 fn is_consequence(r: &CheckResult) -> bool {
     matches!(
-        r.reason_code,
+        r.reason_code(),
         "no_expectation"
             | "no_certificate"
             | "no_connection"
@@ -180,7 +180,7 @@ fn is_consequence(r: &CheckResult) -> bool {
             | "not_configured"
             | "aws_disabled"
             | "no_load_balancer"
-    ) || (r.check == CheckName::BackendIdentity && r.reason_code == "disabled")
+    ) || (r.check == CheckName::BackendIdentity && r.reason_code() == "disabled")
 }
 
 /// `2 checks skipped: client_ip (not_echo), cert_expected (no_expectation)`: each skipped
@@ -189,9 +189,9 @@ fn folded_skips(skips: &[&CheckResult]) -> Option<String> {
     let mut checks: Vec<(CheckName, Vec<&str>)> = Vec::new();
     for r in skips {
         match checks.iter_mut().find(|(c, _)| *c == r.check) {
-            Some((_, codes)) if codes.contains(&r.reason_code) => {}
-            Some((_, codes)) => codes.push(r.reason_code),
-            None => checks.push((r.check, vec![r.reason_code])),
+            Some((_, codes)) if codes.contains(&r.reason_code()) => {}
+            Some((_, codes)) => codes.push(r.reason_code()),
+            None => checks.push((r.check, vec![r.reason_code()])),
         }
     }
     if checks.is_empty() {

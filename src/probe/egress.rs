@@ -211,7 +211,7 @@ impl Enricher for EgressEnricher {
         if !(self.wanted)(target, observation) {
             return;
         }
-        observation.egress_ip = Some(self.egress_ip().await);
+        observation.egress_ip = Some(self.egress_ip().await.map_err(Box::new));
     }
 }
 

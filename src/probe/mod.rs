@@ -47,10 +47,11 @@ pub struct Observation {
     /// What ACM says of each expected ACM certificate (filled by the ACM lookup when enabled).
     pub acm: Vec<AcmObservation>,
     /// The prober's own egress IP, when known (for `client_ip`).
-    pub egress_ip: Option<Result<IpAddr, egress::EgressError>>,
+    pub egress_ip: Option<Result<IpAddr, Box<egress::EgressError>>>,
     /// What elbv2 and Route 53 say of the target's load balancer and record (AWS enricher;
-    /// `None` when the AWS lookups are off).
-    pub aws: Option<aws::AwsObservation>,
+    /// `None` when the AWS lookups are off). Boxed: 160 bytes that most observations (every one
+    /// with the lookups off) would carry empty, in every outcome the status store keeps.
+    pub aws: Option<Box<aws::AwsObservation>>,
     /// The last finished TLS scan of each address (filled by the TLS scan enricher; an address
     /// not scanned yet has none).
     pub tls_scans: Vec<std::sync::Arc<tls_scan::TlsScan>>,

@@ -91,7 +91,7 @@ async fn serving_another_valid_certificate_fails_cert_expected_naming_both_sides
         .await;
     let outcome = probe(&served, &[&arn], options(moto.client_options()), false).await;
     let r = result(&outcome, CheckName::CertExpected);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, "mismatch"));
+    assert_eq!((r.status, r.reason_code()), (Status::Fail, "mismatch"));
     let served_sha = hex::encode(edgewatch::probe::certinfo::sha256(served.leaf_der()));
     let acm_sha = hex::encode(edgewatch::probe::certinfo::sha256(in_acm.leaf_der()));
     for part in [&served_sha, &acm_sha, &arn] {
@@ -118,7 +118,7 @@ async fn unknown_arn_or_acm_down_skips_unless_acm_is_required() {
             for check in [CheckName::CertExpected, CheckName::AcmStatus] {
                 let r = result(&outcome, check);
                 assert_eq!(
-                    (r.status, r.reason_code),
+                    (r.status, r.reason_code()),
                     (want, "acm_unavailable"),
                     "{check} {kind} required={required}: {}",
                     r.reason
@@ -137,7 +137,7 @@ async fn a_requested_certificate_pending_validation_fails_acm_status() {
     let outcome = probe(&served, &[&arn], options(moto.client_options()), false).await;
     let r = result(&outcome, CheckName::AcmStatus);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "pending_validation"),
         "{}",
         r.reason
@@ -167,7 +167,7 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let outcome = engine.run(Arc::new(target)).await;
     assert!(outcome.observation.as_ref().unwrap().acm.is_empty());
     let r = result(&outcome, CheckName::AcmStatus);
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_disabled"));
+    assert_eq!((r.status, r.reason_code()), (Status::Skip, "acm_disabled"));
     let r = result(&outcome, CheckName::CertExpected);
     assert!(r.reason.contains("not enabled"), "{}", r.reason);
 }
@@ -207,6 +207,9 @@ async fn each_distinct_acm_arn_is_observed_once() {
         Status::Pass
     );
     let r = result(&outcome, CheckName::AcmStatus);
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Skip, "acm_unavailable")
+    );
     assert!(r.reason.contains("Fix the ARN"), "{}", r.reason);
 }

@@ -124,8 +124,8 @@ async fn one_hundred_services_over_ten_intervals_make_one_describe_per_nlb() {
         for r in results {
             let r = r.unwrap();
             // Every Service's load balancer is found and its listener as annotated.
-            assert_eq!(r[0].reason_code, "ok", "{:?}", r[0]);
-            assert_eq!(r[1].reason_code, "ok", "{:?}", r[1]);
+            assert_eq!(r[0].reason_code(), "ok", "{:?}", r[0]);
+            assert_eq!(r[1].reason_code(), "ok", "{:?}", r[1]);
         }
         if interval == 0 {
             first_round = calls_by_operation(&metrics);

@@ -178,12 +178,12 @@ async fn a_slow_throttled_nlb_does_not_delay_the_other_services_lookup() {
     );
     // load_balancer, lb_listener, lb_target_group (no Route 53 zone here: dns_record skips).
     assert!(
-        fast_results[..3].iter().all(|r| r.reason_code == "ok"),
+        fast_results[..3].iter().all(|r| r.reason_code() == "ok"),
         "{fast_results:#?}"
     );
     let (slow_took, slow_results) = slow.await.unwrap();
     let listener = &slow_results[1];
-    assert_eq!(listener.reason_code, "aws_unavailable", "{listener:?}");
+    assert_eq!(listener.reason_code(), "aws_unavailable", "{listener:?}");
     eprintln!("figure: unthrottled Service {fast_took:?}, throttled Service {slow_took:?}");
 }
 
@@ -214,7 +214,7 @@ async fn an_unreachable_api_fails_every_aws_check_when_required_within_the_budge
     let took = started.elapsed();
     for r in edgewatch::checks::aws::judge(&target, &obs) {
         assert_eq!(
-            (r.status, r.reason_code),
+            (r.status, r.reason_code()),
             (edgewatch::checks::Status::Fail, "aws_unavailable"),
             "{r:?}"
         );

@@ -20,7 +20,7 @@ async fn backend(reply: Reply, expect: Option<&str>) -> (Status, &'static str, S
     let outcome = probe_single_with(t, &PKI.good(&[NAME]), reply, fast_settings()).await;
     let took = started.elapsed();
     let r = only(&outcome, CheckName::Backend);
-    (r.status, r.reason_code, r.reason.to_string(), took)
+    (r.status, r.reason_code(), r.reason.to_string(), took)
 }
 
 #[tokio::test]
@@ -78,7 +78,7 @@ async fn backend_that_never_answers_past_the_deadline_fails_as_deadline_exceeded
     let took = started.elapsed();
     let r = only(&outcome, CheckName::Backend);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "deadline_exceeded"),
         "{r:#?}"
     );

@@ -18,7 +18,7 @@ fn assert_check(
 ) {
     let r = only(outcome, check);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (status, code),
         "{check}: {r:#?}\nall results: {:#?}",
         outcome.results

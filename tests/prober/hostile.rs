@@ -37,7 +37,7 @@ async fn probe_hostile(hostility: Hostility, settings: ProbeSettings) -> (Outcom
 /// `limit`.
 fn assert_handshake_failed(outcome: &Outcome, took: Duration, code: &str, limit: Duration) {
     let r = only(outcome, CheckName::TlsHandshake);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, code), "{r:#?}");
+    assert_eq!((r.status, r.reason_code()), (Status::Fail, code), "{r:#?}");
     assert!(took < limit, "took {took:?}, limit {limit:?}");
     let backend = only(outcome, CheckName::Backend);
     assert_eq!(backend.status, Status::Skip, "{backend:#?}");

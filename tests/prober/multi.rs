@@ -52,7 +52,7 @@ async fn three_addresses_serving_the_same_leaf_pass_cert_consistent() {
     let obs = outcome.observation.as_ref().unwrap();
     assert_eq!(obs.endpoints.len(), 3);
     let r = only(&outcome, CheckName::CertConsistent);
-    assert_eq!((r.status, r.reason_code), (Status::Pass, "ok"), "{r:#?}");
+    assert_eq!((r.status, r.reason_code()), (Status::Pass, "ok"), "{r:#?}");
     assert!(r.reason.contains('3'), "{}", r.reason);
     assert!(outcome.ok(), "{:#?}", outcome.results);
 }
@@ -64,7 +64,7 @@ async fn one_address_serving_another_leaf_fails_cert_consistent_naming_the_addre
     let outcome = probe_three([Some(&leaf), Some(&leaf), Some(&stale)]).await;
     let r = only(&outcome, CheckName::CertConsistent);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "differs"),
         "{r:#?}"
     );
@@ -91,13 +91,13 @@ async fn one_address_refusing_fails_tls_handshake_at_that_address_only() {
     }
     let r = result(&outcome, CheckName::TlsHandshake, Some(ip(3)));
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "connection_refused"),
         "{r:#?}"
     );
     assert!(r.reason.contains("127.0.0.3"), "{}", r.reason);
     let b = result(&outcome, CheckName::Backend, Some(ip(3)));
-    assert_eq!((b.status, b.reason_code), (Status::Skip, "no_connection"));
+    assert_eq!((b.status, b.reason_code()), (Status::Skip, "no_connection"));
     // The two addresses that answered agree.
     assert_eq!(
         only(&outcome, CheckName::CertConsistent).status,
@@ -136,7 +136,7 @@ async fn one_mute_address_times_out_alone_while_the_others_pass_in_parallel() {
     );
     let r = result(&outcome, CheckName::TlsHandshake, Some(ip(3)));
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "timeout"),
         "{r:#?}"
     );

@@ -33,7 +33,7 @@ async fn probe_tls12_only(min: TlsVersion) -> Outcome {
 async fn tls12_only_endpoint_passes_tls_handshake_when_the_minimum_is_1_2() {
     let outcome = probe_tls12_only(TlsVersion::Tls12).await;
     let r = only(&outcome, CheckName::TlsHandshake);
-    assert_eq!((r.status, r.reason_code), (Status::Pass, "ok"), "{r:#?}");
+    assert_eq!((r.status, r.reason_code()), (Status::Pass, "ok"), "{r:#?}");
     assert!(
         r.reason.starts_with("TLSv1.2 with TLS_ECDHE_ECDSA_"),
         "{}",
@@ -47,7 +47,7 @@ async fn tls12_only_endpoint_fails_tls_handshake_as_old_version_when_1_3_is_requ
     let outcome = probe_tls12_only(TlsVersion::Tls13).await;
     let r = only(&outcome, CheckName::TlsHandshake);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "old_version"),
         "{r:#?}"
     );
@@ -70,7 +70,7 @@ async fn backend_answering_something_that_is_not_http_fails_as_malformed() {
     .await;
     let r = only(&outcome, CheckName::Backend);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "malformed"),
         "{r:#?}"
     );
@@ -85,7 +85,7 @@ async fn backend_with_an_endless_response_head_fails_as_malformed_not_out_of_mem
     let outcome = backend_reply(Reply::Raw(head)).await;
     let r = only(&outcome, CheckName::Backend);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "malformed"),
         "{r:#?}"
     );

@@ -69,7 +69,10 @@ fn judged(arns: &[&str], acm: Vec<AcmObservation>) -> CheckResult {
 #[test]
 fn no_acm_arn_is_a_skip() {
     let r = judged(&[], vec![]);
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "no_expectation"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Skip, "no_expectation")
+    );
 }
 
 #[test]
@@ -97,7 +100,7 @@ fn renewal_pending_validation_fails_naming_the_record_to_restore() {
     }];
     let r = judged(&[ARN], vec![answer(ARN, cert)]);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "renewal_pending_validation")
     );
     assert!(r.reason.starts_with(ARN), "{}", r.reason);
@@ -125,7 +128,10 @@ fn renewal_failed_fails_with_acms_reason() {
     let mut cert = issued("AMAZON_ISSUED", Some("FAILED"), NOW + 20 * DAY);
     cert.renewal_reason = Some("CAA_ERROR".into());
     let r = judged(&[ARN], vec![answer(ARN, cert)]);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, "renewal_failed"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Fail, "renewal_failed")
+    );
     assert!(r.reason.contains("FAILED (CAA_ERROR)"), "{}", r.reason);
 }
 
@@ -153,7 +159,11 @@ fn every_status_other_than_issued_fails_with_its_own_code() {
             ..Default::default()
         };
         let r = judged(&[ARN], vec![answer(ARN, cert)]);
-        assert_eq!((r.status, r.reason_code), (Status::Fail, code), "{status}");
+        assert_eq!(
+            (r.status, r.reason_code()),
+            (Status::Fail, code),
+            "{status}"
+        );
         assert!(r.reason.contains(text), "{status}: {}", r.reason);
     }
 }
@@ -163,7 +173,7 @@ fn an_imported_certificate_near_expiry_fails_because_acm_will_not_renew_it() {
     let cert = issued("IMPORTED", None, NOW + 13 * DAY);
     let r = judged(&[ARN], vec![answer(ARN, cert)]);
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "imported_expiring")
     );
     assert!(r.reason.contains("re-import"), "{}", r.reason);
@@ -175,7 +185,7 @@ fn an_imported_certificate_near_expiry_fails_because_acm_will_not_renew_it() {
 fn a_past_not_after_fails_even_while_acm_still_says_issued() {
     let cert = issued("AMAZON_ISSUED", None, NOW - 3 * DAY);
     let r = judged(&[ARN], vec![answer(ARN, cert)]);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, "expired"));
+    assert_eq!((r.status, r.reason_code()), (Status::Fail, "expired"));
     assert!(r.reason.contains("expired 3 days ago"), "{}", r.reason);
 }
 
@@ -192,20 +202,26 @@ fn acm_unavailable_skips_unless_required() {
         &[ARN],
         vec![down(ARN, AcmError::AccessDenied("details".into()))],
     );
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_unavailable"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Skip, "acm_unavailable")
+    );
     assert!(r.reason.contains("acm:DescribeCertificate"), "{}", r.reason);
     let mut required = ctx();
     required.acm_required = true;
     let down = down(ARN, AcmError::NotFound("details".into()));
     let r = judge(&target(&[ARN]), &observation(vec![down]), &required);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, "acm_unavailable"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Fail, "acm_unavailable")
+    );
     assert!(r.reason.contains("account and region"), "{}", r.reason);
 }
 
 #[test]
 fn acm_disabled_is_a_skip() {
     let r = judged(&[ARN], vec![]);
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "acm_disabled"));
+    assert_eq!((r.status, r.reason_code()), (Status::Skip, "acm_disabled"));
 }
 
 #[test]
@@ -222,7 +238,10 @@ fn with_several_arns_the_worst_verdict_wins_and_names_its_arns() {
     assert!(r.reason.starts_with(ARN2), "{}", r.reason);
     let stuck = answer(ARN2, issued("AMAZON_ISSUED", Some("FAILED"), NOW + 9 * DAY));
     let r = judged(&[ARN, ARN2], vec![healthy.clone(), stuck]);
-    assert_eq!((r.status, r.reason_code), (Status::Fail, "renewal_failed"));
+    assert_eq!(
+        (r.status, r.reason_code()),
+        (Status::Fail, "renewal_failed")
+    );
     assert!(
         r.reason.starts_with(ARN2) && !r.reason.contains(ARN),
         "{}",

@@ -27,7 +27,7 @@ pub fn judge(target: &Target, obs: &Observation) -> Vec<CheckResult> {
 
 /// The AWS observation, or the skip that says the lookups are off.
 fn observed(check: CheckName, obs: &Observation) -> Result<&AwsObservation, CheckResult> {
-    obs.aws.as_ref().ok_or_else(|| {
+    obs.aws.as_deref().ok_or_else(|| {
         CheckResult::skip(
             check,
             "aws_disabled",

@@ -98,11 +98,11 @@ fn observe(lb: Result<LbSearch, AwsLookupFailure>) -> Observation {
         SystemTime::UNIX_EPOCH,
         DnsObservation::answered("app.example.com", Vec::new()),
     );
-    obs.aws = Some(AwsObservation {
+    obs.aws = Some(Box::new(AwsObservation {
         searched_by: "tag service.k8s.aws/stack=dev/web".into(),
         lb,
         record: record(LB_DNS),
-    });
+    }));
     obs
 }
 
@@ -122,7 +122,7 @@ fn group(facts: &mut LbFacts) -> &mut TargetGroupFacts {
 
 fn verdict(results: &[CheckResult], check: CheckName) -> (Status, &'static str, String) {
     let r = results.iter().find(|r| r.check == check).unwrap();
-    (r.status, r.reason_code, r.reason.to_string())
+    (r.status, r.reason_code(), r.reason.to_string())
 }
 
 fn assert_fails(obs: &Observation, t: &Target, check: CheckName, code: &str) -> String {
@@ -144,7 +144,7 @@ fn without_the_aws_enricher_every_check_skips_as_disabled() {
     let mut obs = observe(Ok(LbSearch::NotFound));
     obs.aws = None;
     for r in judge(&target(), &obs) {
-        assert_eq!((r.status, r.reason_code), (Status::Skip, "aws_disabled"));
+        assert_eq!((r.status, r.reason_code()), (Status::Skip, "aws_disabled"));
     }
 }
 

@@ -160,3 +160,39 @@ fn readme_checks_table_names_exactly_the_listed_fail_codes() {
         );
     }
 }
+
+#[test]
+fn every_code_survives_its_one_byte_form() {
+    for r in &REASONS {
+        assert_eq!(
+            REASONS.get(r.check as usize).map(|at| at.check),
+            Some(r.check),
+            "{} is at its own place (`of` finds it without a search)",
+            r.check
+        );
+        for (status, codes) in [(Status::Fail, r.fail), (Status::Skip, r.skip)] {
+            for code in codes {
+                let byte = encode(r.check, status, code);
+                assert_eq!(decode(r.check, status, byte), *code, "{}", r.check);
+            }
+        }
+        let ok = encode(r.check, Status::Pass, "ok");
+        assert_eq!(decode(r.check, Status::Pass, ok), "ok");
+    }
+}
+
+#[test]
+fn a_code_missing_from_the_list_is_still_reported_as_given() {
+    let byte = encode(CheckName::Dns, Status::Fail, "not_in_any_list");
+    assert_eq!(
+        decode(CheckName::Dns, Status::Fail, byte),
+        "not_in_any_list"
+    );
+    let again = encode(CheckName::Backend, Status::Skip, "not_in_any_list");
+    assert_eq!(again, byte, "kept once");
+    let other = encode(CheckName::Dns, Status::Skip, "another_missing_code");
+    assert_eq!(
+        decode(CheckName::Dns, Status::Skip, other),
+        "another_missing_code"
+    );
+}

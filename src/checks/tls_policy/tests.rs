@@ -86,7 +86,7 @@ fn service(policy: Option<&str>) -> Target {
 fn the_controller_default_fails_old_version_naming_the_policy_and_the_annotation_that_fixes_it() {
     let r = judge(&service(None), Some(as_policy("ELBSecurityPolicy-2016-08")));
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Fail, "accepts_old_version"),
         "{}",
         r.reason
@@ -118,7 +118,7 @@ fn weak_ciphers_fail_when_forbidden_and_pass_when_allowed() {
     let target = service(None);
     let s = as_policy("ELBSecurityPolicy-TLS13-1-2-2021-06");
     let r = judge(&target, Some(s.clone()));
-    assert_eq!(r.reason_code, "accepts_weak_cipher", "{}", r.reason);
+    assert_eq!(r.reason_code(), "accepts_weak_cipher", "{}", r.reason);
     let (obs, endpoint) = observe(Some(s));
     let lax = TlsFloor {
         forbid_weak_ciphers: false,
@@ -148,7 +148,7 @@ fn a_restricted_listener_passes_under_its_own_name_and_mismatches_a_stricter_one
         &service(Some("ELBSecurityPolicy-TLS13-1-3-2021-06")),
         Some(s),
     );
-    assert_eq!(r.reason_code, "policy_mismatch", "{}", r.reason);
+    assert_eq!(r.reason_code(), "policy_mismatch", "{}", r.reason);
     assert!(
         r.reason
             .contains("extra TLSv1.2, ECDHE-ECDSA-AES128-GCM-SHA256"),
@@ -177,7 +177,7 @@ fn a_named_tls13_policy_fails_no_tls13_when_the_server_refuses_it() {
         Some(s),
     );
     // Only TLS 1.3 is missing: that is no_tls13's finding alone, not also a mismatch.
-    assert_eq!(r.reason_code, "no_tls13", "{}", r.reason);
+    assert_eq!(r.reason_code(), "no_tls13", "{}", r.reason);
     assert!(
         r.reason
             .contains("includes TLS 1.3 but the server refuses it"),
@@ -195,12 +195,12 @@ fn a_named_tls13_policy_fails_no_tls13_when_the_server_refuses_it() {
 #[test]
 fn skips_until_the_first_scan_and_when_nothing_was_accepted() {
     let r = judge(&service(None), None);
-    assert_eq!((r.status, r.reason_code), (Status::Skip, "not_scanned"));
+    assert_eq!((r.status, r.reason_code()), (Status::Skip, "not_scanned"));
     let mut empty = scan(&[]);
     empty.failure = Some(ScanFailure::Timeout(Duration::from_secs(1)));
     let r = judge(&service(None), Some(empty));
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Skip, "handshake_failed"),
         "{}",
         r.reason
@@ -216,7 +216,7 @@ fn an_incomplete_scan_still_fails_on_what_it_saw_but_is_not_compared_with_the_po
         Some(s),
     );
     assert_eq!(
-        (r.status, r.reason_code),
+        (r.status, r.reason_code()),
         (Status::Skip, "scan_incomplete"),
         "{}",
         r.reason
@@ -224,7 +224,7 @@ fn an_incomplete_scan_still_fails_on_what_it_saw_but_is_not_compared_with_the_po
     let mut s = scan(&[(TlsProtocol::Tls10, "AES128-SHA")]);
     s.failure = Some(ScanFailure::Deadline(Duration::from_secs(1)));
     assert_eq!(
-        judge(&service(None), Some(s)).reason_code,
+        judge(&service(None), Some(s)).reason_code(),
         "accepts_old_version"
     );
 }
@@ -239,7 +239,7 @@ fn a_refused_handshake_at_a_tls10_only_server_becomes_old_version() {
     )
     .at(endpoint.address.ip());
     let r = explain_handshake(alert.clone(), &endpoint, &obs);
-    assert_eq!(r.reason_code, "old_version");
+    assert_eq!(r.reason_code(), "old_version");
     assert!(
         r.reason
             .starts_with("the server speaks only TLS 1.0/1.1 (accepts TLSv1.0)"),

@@ -80,7 +80,7 @@ pub fn firing(
         ("service", target.source.service()),
         ("address", address.as_str()),
         ("check", check),
-        ("reason", result.reason_code),
+        ("reason", result.reason_code()),
         ("severity", severity(result.check)),
     ];
     for (k, v) in pairs {
@@ -102,7 +102,8 @@ pub fn firing(
         "summary".to_string(),
         format!(
             "{}: check {check} failing{at} ({})",
-            target.name, result.reason_code
+            target.name,
+            result.reason_code()
         ),
     );
     annotations.insert(

@@ -124,7 +124,7 @@ impl Notifier {
             for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
                 let key = (r.check, r.address);
                 let (since, fresh) = match before.remove(&key) {
-                    Some(a) if a.result.reason_code == r.reason_code => (a.since, false),
+                    Some(a) if a.result.reason_code() == r.reason_code() => (a.since, false),
                     Some(a) => {
                         // A new reason is a new label set: resolve the old alert.
                         batch.push(self.resolved(&a, now));

@@ -145,7 +145,7 @@ impl Metrics {
     fn count(&self, outcome: &Outcome) {
         for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
             self.check_failures_total
-                .with_label_values(&[r.check.as_str(), r.reason_code])
+                .with_label_values(&[r.check.as_str(), r.reason_code()])
                 .inc();
         }
         let result = usize::from(!outcome.ok());

@@ -194,7 +194,7 @@ const FAMILIES: [Family; 9] = [
                     .address(Address(c.address))
                     .label("check", c.check.as_str())
                     .namespace(ids)
-                    .label("reason", c.reason_code)
+                    .label("reason", c.reason_code())
                     .service_target(ids)
                     .value(1.0);
             }

@@ -98,7 +98,7 @@ impl Serialize for Facts<'_> {
         m.serialize_entry("endpoints", &Seq(obs.endpoints.iter().map(Endpoint)))?;
         // ACM, AWS and egress facts are few (not one per address) and rare: as `Value`s.
         m.serialize_entry("acm", &Seq(obs.acm.iter().map(acm_json)))?;
-        let aws = obs.aws.as_ref().map(crate::export::aws_facts::to_json);
+        let aws = obs.aws.as_deref().map(crate::export::aws_facts::to_json);
         m.serialize_entry("aws", &aws)?;
         let egress = obs.egress_ip.as_ref().map(|r| match r {
             Ok(ip) => serde_json::Value::String(ip.to_string()),

@@ -200,7 +200,7 @@ fn failing_target(out: &mut String, l: &Latest, now: SystemTime) {
             "<tr class=\"check\"><td class=\"fail\">{}</td><td>{address}</td>\
              <td class=\"reason\"><code>{}</code> {}</td><td>{for_}</td></tr>",
             r.check,
-            r.reason_code,
+            r.reason_code(),
             escape(&r.reason),
         );
     }

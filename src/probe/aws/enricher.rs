@@ -67,10 +67,10 @@ impl Enricher for AwsEnricher {
             }
         };
         let (lb, record) = tokio::join!(lb, Box::pin(lookup.record(&target.hostname)));
-        observation.aws = Some(AwsObservation {
+        observation.aws = Some(Box::new(AwsObservation {
             searched_by,
             lb,
             record,
-        });
+        }));
     }
 }

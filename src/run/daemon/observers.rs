@@ -70,7 +70,7 @@ impl Observers {
             match change {
                 Change::Failing { from } => tracing::warn!(
                     target = %name, check = %r.check, address = %address(),
-                    reason_code = r.reason_code, reason = %r.reason,
+                    reason_code = r.reason_code(), reason = %r.reason,
                     from = from.map(Status::as_str).unwrap_or("new"), "check failing"
                 ),
                 Change::Recovered => tracing::info!(
