@@ -18,7 +18,7 @@ use crate::export::listener::{self, Limits};
 use crate::export::metrics::Metrics;
 use crate::export::status_page::{Filter, StatusPage};
 
-/// Whether the process is working (`/healthz`): false when probe loops keep dying.
+/// Whether the process is working (`/healthz`): false when probes keep panicking.
 pub type Liveness = Arc<dyn Fn() -> bool + Send + Sync>;
 
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! `edgewatch_internal_errors_total{kind}`: edgewatch's own failures, never a target's. A probe
 //! spoiled by running out of file descriptors counts here, not as the target failing; so does a
-//! probe loop that panicked (and was restarted by `guard`).
+//! probe that panicked (its target probed again after `guard`'s backoff). The kind keeps its
+//! name from when each target had a probe loop: it is a label value dashboards and alerts use.
 
 use prometheus::{IntCounterVec, Registry};
 
@@ -14,7 +15,7 @@ pub struct InternalErrors {
 }
 
 impl InternalErrors {
-    /// The kind counted when a target's probe loop panicked.
+    /// The kind counted when a target's probe panicked.
     pub const PROBE_LOOP_PANIC: &'static str = "probe_loop_panic";
 
     /// Registers the counter in `registry`, with every kind at zero.

@@ -155,8 +155,8 @@ pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
 mod tests {
     use super::*;
 
-    /// One loop whose probes (with the wait for a permit) take these times: the ends of its
-    /// probes, by [`next_due`] (what `probe_loop` does between probes).
+    /// One target whose probes (with the wait for a permit) take these times: the ends of its
+    /// probes, by [`next_due`] (what the scheduler does when a probe ends).
     fn ends(interval: Duration, took: &[Duration]) -> Vec<Instant> {
         let epoch = Instant::now();
         let mut due = epoch;

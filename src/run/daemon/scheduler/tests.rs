@@ -1,6 +1,6 @@
-//! The scheduler with the real engine: names resolve (the demo's DNS server) to 127.0.0.1, and
-//! every probe fails fast at TCP (a closed port), since what is scheduled, not what passes, is
-//! the point.
+//! The scheduler with the real engine: every target is a loopback address (no DNS) on a closed
+//! port, so every probe fails fast at TCP, since what is scheduled, not what passes, is the
+//! point.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -45,21 +45,17 @@ fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// A scheduler over `hosts` (under the demo zone), probing every `interval`, and what its
-/// probes recorded.
-async fn scheduler(
-    hosts: &[String],
-    interval: Duration,
-) -> (Scheduler, Vec<Arc<Target>>, Arc<Recorder>) {
+/// A scheduler over `hosts` (loopback addresses), probing every `interval`, and what its probes
+/// recorded.
+fn scheduler(hosts: &[String], interval: Duration) -> (Scheduler, Vec<Arc<Target>>, Arc<Recorder>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("edgewatch.yaml");
-    let (dns, _) = crate::demo::dns::start().await.expect("DNS server");
     let port = closed_port();
     let targets: String = hosts
         .iter()
         .map(|h| format!("  - host: {h}\n    port: {port}\n"))
         .collect();
-    let yaml = format!("resolver:\n  nameservers: [\"{dns}\"]\ntargets:\n{targets}");
+    let yaml = format!("targets:\n{targets}");
     std::fs::write(&path, yaml).expect("write config");
     let settings = crate::run::settings::load(Some(&path), &[]).expect("a valid config");
     let registry = prometheus::Registry::new();
@@ -101,9 +97,9 @@ async fn drive(scheduler: &mut Scheduler, how_long: Duration) {
 #[tokio::test]
 async fn a_waiting_target_holds_no_task() {
     let hosts: Vec<String> = (0..2_000)
-        .map(|i| format!("t{i}.demo.edgewatch.test"))
+        .map(|i| format!("127.0.{}.{}", i / 250, i % 250 + 1))
         .collect();
-    let (mut scheduler, targets, _) = scheduler(&hosts, Duration::from_secs(3600)).await;
+    let (mut scheduler, targets, _) = scheduler(&hosts, Duration::from_secs(3600));
     let before = tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks();
@@ -124,12 +120,9 @@ async fn a_waiting_target_holds_no_task() {
 
 #[tokio::test]
 async fn targets_are_probed_every_interval_and_a_removed_one_no_more() {
-    let hosts = [
-        "a.demo.edgewatch.test".to_string(),
-        "b.demo.edgewatch.test".to_string(),
-    ];
+    let hosts = ["127.0.0.1".to_string(), "127.0.0.2".to_string()];
     let interval = Duration::from_millis(300);
-    let (mut scheduler, targets, recorder) = scheduler(&hosts, interval).await;
+    let (mut scheduler, targets, recorder) = scheduler(&hosts, interval);
     let a_name = targets[0].name.clone();
     for t in targets {
         scheduler.add(t, FirstProbe::AtOnce);
@@ -159,16 +152,12 @@ async fn targets_are_probed_every_interval_and_a_removed_one_no_more() {
 
     assert!(scheduler.remove(&a_name));
     assert!(!scheduler.remove(&a_name), "removed once");
-    let a_before = recorder.count("a.demo.edgewatch.test");
-    let b_before = recorder.count("b.demo.edgewatch.test");
+    let a_before = recorder.count("127.0.0.1");
+    let b_before = recorder.count("127.0.0.2");
     drive(&mut scheduler, Duration::from_millis(1_000)).await;
-    assert_eq!(
-        recorder.count("a.demo.edgewatch.test"),
-        a_before,
-        "removed: no more"
-    );
+    assert_eq!(recorder.count("127.0.0.1"), a_before, "removed: no more");
     assert!(
-        recorder.count("b.demo.edgewatch.test") >= b_before + 2,
+        recorder.count("127.0.0.2") >= b_before + 2,
         "the other goes on"
     );
     assert_eq!(scheduler.len(), 1);
