@@ -425,6 +425,7 @@ mod tests {
             cipher: None,
             chain: Arc::from([]),
             leaf: None,
+            issuers: None,
             failure: None,
             duration: Duration::ZERO,
         };

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use rustls::pki_types::CertificateDer;
 
 use super::certinfo;
-use super::tls::ParsedLeaf;
+use super::tls::{IssuerFacts, ParsedLeaf};
 
 /// Distinct chains kept at most; past this, chains nobody else holds are dropped first, and a
 /// chain that still does not fit is simply not shared (the probe keeps its own copy).
@@ -33,6 +33,8 @@ pub struct SharedChain {
     pub chain: Arc<[CertificateDer<'static>]>,
     /// The leaf parsed (`None`: the chain is empty).
     pub leaf: Option<ParsedLeaf>,
+    /// The rest of the chain, parsed when a report first asks.
+    pub issuers: Arc<IssuerFacts>,
 }
 
 impl SharedChain {
@@ -41,7 +43,11 @@ impl SharedChain {
         let chain: Arc<[CertificateDer<'static>]> =
             presented.iter().map(|c| c.clone().into_owned()).collect();
         let leaf = chain.first().map(|l| Arc::new(certinfo::parse(l)));
-        SharedChain { chain, leaf }
+        SharedChain {
+            chain,
+            leaf,
+            issuers: Arc::default(),
+        }
     }
 }
 
@@ -135,6 +141,39 @@ mod tests {
             "not a certificate: the parse error is kept too"
         );
         assert_eq!(memo.len(), 1);
+    }
+
+    #[test]
+    fn the_rest_of_a_shared_chain_is_parsed_once_for_every_observation() {
+        use crate::probe::tls::TlsObservation;
+        let memo = ServedChains::new();
+        let chain = [der(b"leaf-two"), der(b"intermediate"), der(b"root")];
+        let observe = || {
+            let mut tls = TlsObservation {
+                version: None,
+                cipher: None,
+                chain: Arc::from([]),
+                leaf: None,
+                issuers: None,
+                failure: None,
+                duration: std::time::Duration::ZERO,
+            };
+            tls.record_shared(memo.intern(&chain));
+            tls
+        };
+        let (a, b) = (observe(), observe());
+        let (fa, fb) = (a.issuer_facts(), b.issuer_facts());
+        assert_eq!(fa.len(), 2, "everything after the leaf");
+        assert!(
+            std::ptr::eq(fa.as_ptr(), fb.as_ptr()),
+            "one parse, shared by both observations"
+        );
+        // The same facts as a parse of its own (unshared observations get one).
+        let unshared = TlsObservation {
+            issuers: None,
+            ..a.clone()
+        };
+        assert_eq!(*unshared.issuer_facts(), *fa);
     }
 
     #[test]

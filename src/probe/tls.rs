@@ -41,6 +41,10 @@ pub struct TlsObservation {
     /// is not a certificate. `None` when no certificate was presented.
     #[serde(skip)]
     pub leaf: Option<ParsedLeaf>,
+    /// The rest of the chain parsed on first use, once for every observation sharing the chain
+    /// (only reports show it; see [`TlsObservation::issuer_facts`]). `None`: not shared.
+    #[serde(skip)]
+    pub issuers: Option<Arc<IssuerFacts>>,
     /// Why the handshake failed, when it did.
     pub failure: Option<TlsFailure>,
     /// Handshake time.
@@ -55,6 +59,12 @@ pub struct TlsObservation {
 /// a certificate.
 pub type ParsedLeaf = Arc<Result<CertFacts, String>>;
 
+/// The certificates after a chain's leaf, parsed when a report first asks: a `--once --output
+/// json` over 10,000 targets behind one listener parsed its intermediate 10,000 times, once per
+/// target, and `/status.json` did on every request.
+#[derive(Debug, Default)]
+pub struct IssuerFacts(std::sync::OnceLock<Box<[Result<CertFacts, String>]>>);
+
 impl TlsObservation {
     /// Records the chain as presented and parses its leaf (no sharing: for observations built
     /// outside a prober; the prober records through [`ServedChains`]).
@@ -66,6 +76,23 @@ impl TlsObservation {
     pub fn record_shared(&mut self, shared: SharedChain) {
         self.leaf = shared.leaf;
         self.chain = shared.chain;
+        self.issuers = Some(shared.issuers);
+    }
+
+    /// Every certificate after the leaf, parsed (`Err`: why it is not a certificate): from the
+    /// shared chain's facts when the chain is shared, else parsed now.
+    pub fn issuer_facts(&self) -> Cow<'_, [Result<CertFacts, String>]> {
+        let parse = || -> Box<[_]> {
+            self.chain
+                .iter()
+                .skip(1)
+                .map(super::certinfo::parse)
+                .collect()
+        };
+        match &self.issuers {
+            Some(facts) => Cow::Borrowed(&**facts.0.get_or_init(parse)),
+            None => Cow::Owned(parse().into_vec()),
+        }
     }
 
     /// The parsed leaf, when one was presented and parses.
@@ -179,6 +206,7 @@ pub async fn handshake(
         cipher: None,
         chain: Arc::from([]),
         leaf: None,
+        issuers: None,
         failure: None,
         duration: Duration::ZERO,
     };

@@ -436,6 +436,7 @@ mod tests {
                 cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
                 chain: Arc::from(vec![]),
                 leaf: None,
+                issuers: None,
                 failure: None,
                 duration: Duration::from_millis(2),
             }),

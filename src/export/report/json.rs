@@ -146,14 +146,16 @@ impl Serialize for Chain<'_> {
         let Some(tls) = &self.0.tls else {
             return s.collect_seq(std::iter::empty::<()>());
         };
-        let certs = tls.chain.iter().enumerate().map(|(i, der)| {
-            // The leaf was parsed by the probe; the rest of the chain only here.
-            match (i, &tls.leaf) {
-                (0, Some(leaf)) => Cert(Cow::Borrowed(&**leaf)),
-                _ => Cert(Cow::Owned(certinfo::parse(der))),
-            }
+        // The leaf was parsed by the probe; the rest once per shared chain, when first shown.
+        let leaf = tls.chain.first().map(|der| match &tls.leaf {
+            Some(leaf) => Cert(Cow::Borrowed(&**leaf)),
+            None => Cert(Cow::Owned(certinfo::parse(der))),
         });
-        s.collect_seq(certs)
+        let issuers = tls.issuer_facts();
+        s.collect_seq(
+            leaf.into_iter()
+                .chain(issuers.iter().map(|f| Cert(Cow::Borrowed(f)))),
+        )
     }
 }
 
@@ -228,6 +230,7 @@ mod tests {
             cipher: None,
             chain: Arc::from([]),
             leaf: None,
+            issuers: None,
             failure: None,
             duration: Duration::from_micros(1500),
         };

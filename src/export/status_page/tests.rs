@@ -45,6 +45,7 @@ fn outcome(name: &str, source: TargetSource, leaf_cn: &str, results: Vec<CheckRe
             version: Some("TLSv1.3".into()),
             cipher: None,
             leaf: Some(std::sync::Arc::new(crate::probe::certinfo::parse(&leaf))),
+            issuers: None,
             chain: std::sync::Arc::from([leaf]),
             failure: None,
             duration: Duration::ZERO,

@@ -232,6 +232,7 @@ mod tests {
                 cipher: None,
                 chain: Arc::from([CertificateDer::from(leaf.to_vec())]),
                 leaf: None,
+                issuers: None,
                 failure: None,
                 duration: Duration::ZERO,
             }),
