@@ -420,15 +420,7 @@ mod tests {
             .unwrap()
             .der()
             .clone();
-        let mut tls = TlsObservation {
-            version: None,
-            cipher: None,
-            chain: Arc::from([]),
-            leaf: None,
-            issuers: None,
-            failure: None,
-            duration: Duration::ZERO,
-        };
+        let mut tls = TlsObservation::before_handshake();
         tls.record_chain(vec![der]);
         assert_eq!(
             tls.leaf_facts().map(|f| f.dns_names.clone()),

@@ -50,7 +50,8 @@ fn show(d: Duration) -> String {
     }
 }
 
-fn duration_range(field: &str) -> (Duration, Duration) {
+/// The range of the duration field `field` (a name in [`DURATION_RANGES`]).
+pub fn duration_range(field: &str) -> (Duration, Duration) {
     DURATION_RANGES
         .iter()
         .find(|(f, _, _)| *f == field)

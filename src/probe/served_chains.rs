@@ -149,15 +149,7 @@ mod tests {
         let memo = ServedChains::new();
         let chain = [der(b"leaf-two"), der(b"intermediate"), der(b"root")];
         let observe = || {
-            let mut tls = TlsObservation {
-                version: None,
-                cipher: None,
-                chain: Arc::from([]),
-                leaf: None,
-                issuers: None,
-                failure: None,
-                duration: std::time::Duration::ZERO,
-            };
+            let mut tls = TlsObservation::before_handshake();
             tls.record_shared(memo.intern(&chain));
             tls
         };

@@ -66,6 +66,19 @@ pub type ParsedLeaf = Arc<Result<CertFacts, String>>;
 pub struct IssuerFacts(std::sync::OnceLock<Box<[Result<CertFacts, String>]>>);
 
 impl TlsObservation {
+    /// What is known before the handshake: nothing yet.
+    pub fn before_handshake() -> Self {
+        TlsObservation {
+            version: None,
+            cipher: None,
+            chain: Arc::from([]),
+            leaf: None,
+            issuers: None,
+            failure: None,
+            duration: Duration::ZERO,
+        }
+    }
+
     /// Records the chain as presented and parses its leaf (no sharing: for observations built
     /// outside a prober; the prober records through [`ServedChains`]).
     pub fn record_chain(&mut self, chain: Vec<CertificateDer<'static>>) {
@@ -201,15 +214,7 @@ pub async fn handshake(
     chains: &ServedChains,
 ) -> (TlsObservation, Option<TlsStream<TcpStream>>) {
     let started = Instant::now();
-    let mut obs = TlsObservation {
-        version: None,
-        cipher: None,
-        chain: Arc::from([]),
-        leaf: None,
-        issuers: None,
-        failure: None,
-        duration: Duration::ZERO,
-    };
+    let mut obs = TlsObservation::before_handshake();
     let name = match ServerName::try_from(server_name.to_string()) {
         Ok(n) => n,
         Err(_) => {

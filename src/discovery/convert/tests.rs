@@ -226,6 +226,24 @@ fn overrides_are_read() {
 }
 
 #[test]
+fn an_interval_outside_a_second_to_a_day_is_a_problem_not_a_schedule() {
+    for (text, why) in [
+        ("500ms", "shorter than 1s"),
+        ("25h", "longer than 24h"),
+        // Far enough to overflow an instant when the next probe is scheduled.
+        ("10000000000000h", "longer than 24h"),
+    ] {
+        let svc = with(reference(), INTERVAL, Some(text));
+        let t = &targets(&svc)[0];
+        assert_eq!(t.interval, None, "{text}: the default interval is used");
+        let problems = t.config_problems.join("\n");
+        assert!(problems.contains(why), "{text}: {problems}");
+    }
+    let svc = with(reference(), INTERVAL, Some("24h"));
+    assert_eq!(targets(&svc)[0].interval, Some(Duration::from_secs(86_400)));
+}
+
+#[test]
 fn every_malformed_annotation_is_named_and_the_rest_is_still_probed() {
     let svc: Service = serde_norway::from_str(BROKEN).expect("broken fixture parses");
     let ts = targets(&svc);

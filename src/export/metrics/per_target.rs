@@ -434,11 +434,8 @@ mod tests {
             tls: Some(TlsObservation {
                 version: Some("TLSv1.3".into()),
                 cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
-                chain: Arc::from(vec![]),
-                leaf: None,
-                issuers: None,
-                failure: None,
                 duration: Duration::from_millis(2),
+                ..TlsObservation::before_handshake()
             }),
             http: None,
         });

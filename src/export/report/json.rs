@@ -227,12 +227,8 @@ mod tests {
         );
         let mut tls = TlsObservation {
             version: Some("TLSv1.3".into()),
-            cipher: None,
-            chain: Arc::from([]),
-            leaf: None,
-            issuers: None,
-            failure: None,
             duration: Duration::from_micros(1500),
+            ..TlsObservation::before_handshake()
         };
         tls.record_chain(vec![CertificateDer::from(b"not a certificate".to_vec())]);
         obs.endpoints.push(EndpointObservation {

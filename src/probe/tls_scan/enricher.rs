@@ -228,13 +228,8 @@ mod tests {
             address: addr,
             connect: Ok(Duration::ZERO),
             tls: Some(TlsObservation {
-                version: None,
-                cipher: None,
                 chain: Arc::from([CertificateDer::from(leaf.to_vec())]),
-                leaf: None,
-                issuers: None,
-                failure: None,
-                duration: Duration::ZERO,
+                ..TlsObservation::before_handshake()
             }),
             http: None,
         });

@@ -67,6 +67,15 @@ impl ScheduleMetrics {
     }
 }
 
+/// The longest interval scheduled (the config's and the annotation's bound too).
+const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+
+/// `target`'s interval: its own, else `default`; at most a day, so no tick computed from it can
+/// overflow an instant (or the timer queue's range), whatever built the target.
+pub fn interval_of(target: &Target, default: Duration) -> Duration {
+    target.interval.unwrap_or(default).min(MAX_INTERVAL)
+}
+
 /// A start later than this (or 10% of the interval, if larger) counts as late.
 pub fn late_tolerance(interval: Duration) -> Duration {
     (interval / 10).max(Duration::from_secs(1))
@@ -111,7 +120,7 @@ pub async fn probe_once(
     start: Instant,
     cancel: CancellationToken,
 ) {
-    let interval = target.interval.unwrap_or(shared.interval);
+    let interval = interval_of(&target, shared.interval);
     let permit = tokio::select! {
         _ = cancel.cancelled() => return,
         p = shared.permits.acquire() => p,

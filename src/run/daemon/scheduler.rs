@@ -20,7 +20,7 @@ use tokio_util::time::{DelayQueue, delay_queue};
 
 use super::guard::{Restarts, panic_message};
 use super::internal::InternalErrors;
-use super::schedule::{FirstProbe, LoopShared, first_due, next_due, probe_once, slot};
+use super::schedule::{FirstProbe, LoopShared, first_due, interval_of, next_due, probe_once, slot};
 use crate::config::excerpt::cut;
 use crate::discovery::target::Target;
 
@@ -92,7 +92,7 @@ impl Scheduler {
     /// says.
     pub fn add(&mut self, target: Arc<Target>, first: FirstProbe) {
         self.remove(&target.name);
-        let interval = self.interval(&target);
+        let interval = interval_of(&target, self.shared.interval);
         let now = Instant::now();
         let due = first_due(now, interval, first);
         let name: Arc<str> = Arc::from(target.name.as_str());
@@ -156,16 +156,12 @@ impl Scheduler {
         while self.probes.join_next().await.is_some() {}
     }
 
-    fn interval(&self, target: &Target) -> std::time::Duration {
-        target.interval.unwrap_or(self.shared.interval)
-    }
-
     /// Spawns the probe of the target named `name`, its slot having come.
     fn start(&mut self, name: Arc<str>) {
         let Some(entry) = self.entries.get_mut(&name) else {
             return;
         };
-        let interval = entry.target.interval.unwrap_or(self.shared.interval);
+        let interval = interval_of(&entry.target, self.shared.interval);
         let start = slot(entry.due, self.shared.epoch, interval);
         let cancel = CancellationToken::new();
         let probe = probe_once(
@@ -196,7 +192,7 @@ impl Scheduler {
             return;
         };
         let now = Instant::now();
-        let interval = entry.target.interval.unwrap_or(self.shared.interval);
+        let interval = interval_of(&entry.target, self.shared.interval);
         entry.due = match panic {
             None => next_due(entry.due, now, interval),
             Some(payload) => {

@@ -164,3 +164,17 @@ async fn targets_are_probed_every_interval_and_a_removed_one_no_more() {
 
     scheduler.stop().await;
 }
+
+#[tokio::test]
+async fn an_interval_too_long_for_an_instant_is_held_to_a_day() {
+    let hosts = ["127.0.0.1".to_string()];
+    let (mut scheduler, targets, _) = scheduler(&hosts, Duration::from_secs(30));
+    // Built by hand (discovery and the config refuse such an interval): no overflow, no panic.
+    let target = Target {
+        interval: Some(Duration::MAX),
+        ..(*targets[0]).clone()
+    };
+    scheduler.add(Arc::new(target), FirstProbe::AtRandomPhase);
+    drive(&mut scheduler, Duration::from_millis(50)).await;
+    assert_eq!(scheduler.len(), 1);
+}
