@@ -250,7 +250,7 @@ pub fn of(check: CheckName) -> &'static CheckReasons {
 
 /// A reason code as one byte, read back with the check and status it was given with: below
 /// [`UNLISTED`], its place in that check's list for that status (`ok` for a pass); from it on,
-/// a code missing from the list, kept in [`unlisted`] (a bug the unit tests catch: a code
+/// a code missing from the list, kept in [`UNLISTED_CODES`] (a bug the unit tests catch: a code
 /// given is then still reported as given, never as another).
 pub type Code = u8;
 
@@ -259,23 +259,24 @@ const UNLISTED: Code = 128;
 
 /// Codes given that the list does not have: `&'static str` literals of the judges, so a short,
 /// bounded set (empty when the list is complete).
-fn unlisted() -> &'static std::sync::Mutex<Vec<&'static str>> {
-    static UNLISTED_CODES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    &UNLISTED_CODES
+static UNLISTED_CODES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// The codes `check` gives with `status`: `ok` for a pass.
+fn codes(check: CheckName, status: Status) -> &'static [&'static str] {
+    match status {
+        Status::Pass => &["ok"],
+        Status::Fail => of(check).fail,
+        Status::Skip => of(check).skip,
+    }
 }
 
 /// The one-byte form of `code`, given by `check` with `status`.
 pub fn encode(check: CheckName, status: Status, code: &'static str) -> Code {
-    let list: &[&str] = match status {
-        Status::Pass => &["ok"],
-        Status::Fail => of(check).fail,
-        Status::Skip => of(check).skip,
-    };
-    if let Some(i) = list.iter().position(|c| *c == code) {
+    if let Some(i) = codes(check, status).iter().position(|c| *c == code) {
         // Lists are short (a dozen codes at most): the index fits well below `UNLISTED`.
         return Code::try_from(i).unwrap_or(Code::MAX).min(UNLISTED - 1);
     }
-    let mut extra = unlisted().lock().unwrap_or_else(|p| p.into_inner());
+    let mut extra = UNLISTED_CODES.lock().unwrap_or_else(|p| p.into_inner());
     let i = match extra.iter().position(|c| *c == code) {
         Some(i) => i,
         None => {
@@ -292,28 +293,21 @@ pub fn encode(check: CheckName, status: Status, code: &'static str) -> Code {
 /// The code `encode` made `code` of, given by `check` with `status`.
 pub fn decode(check: CheckName, status: Status, code: Code) -> &'static str {
     if code >= UNLISTED {
-        let extra = unlisted().lock().unwrap_or_else(|p| p.into_inner());
+        let extra = UNLISTED_CODES.lock().unwrap_or_else(|p| p.into_inner());
         return extra
             .get(usize::from(code - UNLISTED))
             .copied()
             .unwrap_or("unlisted");
     }
-    let list: &[&'static str] = match status {
-        Status::Pass => &["ok"],
-        Status::Fail => of(check).fail,
-        Status::Skip => of(check).skip,
-    };
-    list.get(usize::from(code)).copied().unwrap_or("unlisted")
+    codes(check, status)
+        .get(usize::from(code))
+        .copied()
+        .unwrap_or("unlisted")
 }
 
 /// Whether `code` is in the list for `check` and `status` (`ok` for a pass).
 pub fn is_listed(check: CheckName, status: Status, code: &str) -> bool {
-    let reasons = of(check);
-    match status {
-        Status::Pass => code == "ok",
-        Status::Fail => reasons.fail.contains(&code),
-        Status::Skip => reasons.skip.contains(&code),
-    }
+    codes(check, status).contains(&code)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ const fn ms(m: u64) -> Duration {
 }
 
 /// A duration as the README writes it: `1ms`, `30s`, `10m`, `24h`, `7d`.
-fn show(d: Duration) -> String {
+pub fn show(d: Duration) -> String {
     let s = d.as_secs();
     match () {
         _ if d.subsec_nanos() != 0 || s == 0 => humantime::format_duration(d).to_string(),

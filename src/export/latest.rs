@@ -2,9 +2,9 @@
 //!
 //! The metrics keep it (`Metrics::record` records every outcome here; `/metrics`, the status
 //! page and the state-change logs all read this one copy): it reads outcomes only, and a page
-//! view reads this store, never the prober, so looking at the page costs no probe. Besides the outcome it remembers
-//! since when the target, and each failing check at each address, has been failing: an outcome
-//! alone says what fails, not for how long.
+//! view reads this store, never the prober, so looking at the page costs no probe. Besides the
+//! outcome it remembers since when the target, and each failing check at each address, has
+//! been failing: an outcome alone says what fails, not for how long.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

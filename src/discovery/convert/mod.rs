@@ -232,10 +232,11 @@ fn template(
 /// The config's `interval` range holds here too: a probe at least every day, at most every
 /// second (and no instant overflows when the next probe is scheduled).
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    let (shortest, longest) = crate::config::validate::duration_range("interval");
+    use crate::config::validate::{duration_range, show};
+    let (shortest, longest) = duration_range("interval");
     match humantime::parse_duration(text.trim()) {
-        Ok(d) if d < shortest => Err(format!("`{text}` is shorter than 1s")),
-        Ok(d) if d > longest => Err(format!("`{text}` is longer than 24h")),
+        Ok(d) if d < shortest => Err(format!("`{text}` is shorter than {}", show(shortest))),
+        Ok(d) if d > longest => Err(format!("`{text}` is longer than {}", show(longest))),
         Ok(d) => Ok(d),
         Err(_) => Err(format!("`{text}` is not a duration (e.g. 30s, 2m)")),
     }
