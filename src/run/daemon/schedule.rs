@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -111,21 +111,17 @@ pub fn first_due(from: Instant, interval: Duration, first: FirstProbe) -> Instan
     from + interval.mul_f64(phase)
 }
 
-/// One probe of `target`, started at its slot `start`: waits for a permit (counting how late it
-/// got one), probes, and hands the outcome to the observers, unless `cancel` fires first (the
-/// target left or changed): then it records nothing.
+/// One probe of `target`, its slot `start` come and its `permit` (one of `concurrency`)
+/// taken: counts how late it starts, probes, and hands the outcome to the observers, unless
+/// `cancel` fires first (the target left or changed): then it records nothing.
 pub async fn probe_once(
     target: Arc<Target>,
     shared: Arc<LoopShared>,
     start: Instant,
+    permit: OwnedSemaphorePermit,
     cancel: CancellationToken,
 ) {
     let interval = interval_of(&target, shared.interval);
-    let permit = tokio::select! {
-        _ = cancel.cancelled() => return,
-        p = shared.permits.acquire() => p,
-    };
-    let Ok(permit) = permit else { return };
     let lag = Instant::now().saturating_duration_since(start);
     shared.metrics.lag.observe(lag.as_secs_f64());
     if lag > late_tolerance(interval) {

@@ -178,3 +178,48 @@ async fn an_interval_too_long_for_an_instant_is_held_to_a_day() {
     drive(&mut scheduler, Duration::from_millis(50)).await;
     assert_eq!(scheduler.len(), 1);
 }
+
+#[tokio::test]
+async fn due_targets_without_a_permit_wait_as_names_not_tasks_and_all_run_once_freed() {
+    let hosts: Vec<String> = (0..400)
+        .map(|i| format!("127.0.{}.{}", i / 200, i % 200 + 1))
+        .collect();
+    let (mut scheduler, targets, recorder) = scheduler(&hosts, Duration::from_secs(3600));
+    // Every permit taken: as a daemon whose probes all hang is.
+    let permits = scheduler.shared.permits.clone();
+    let held = permits
+        .clone()
+        .acquire_many_owned(16)
+        .await
+        .expect("the permits");
+    let before = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    let removed = targets[0].name.clone();
+    for t in targets {
+        scheduler.add(t, FirstProbe::AtOnce);
+    }
+    drive(&mut scheduler, Duration::from_millis(300)).await;
+    let alive = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    assert!(
+        alive <= before + 2,
+        "{alive} tasks alive for 400 due targets without a permit ({before} before)"
+    );
+    assert_eq!(scheduler.ready.len(), 400);
+    // A target removed while it waits is never probed.
+    assert!(scheduler.remove(&removed));
+
+    drop(held);
+    drive(&mut scheduler, Duration::from_millis(3_000)).await;
+    let probed: Vec<usize> = hosts.iter().map(|h| recorder.count(h)).collect();
+    assert_eq!(probed[0], 0, "removed while waiting for a permit");
+    assert!(
+        probed[1..].iter().all(|n| *n == 1),
+        "each waiting target probed once when permits came: {probed:?}"
+    );
+    assert!(scheduler.ready.is_empty());
+    assert_eq!(permits.available_permits(), 16, "every permit given back");
+    scheduler.stop().await;
+}
