@@ -81,7 +81,7 @@ fn report_failure(outcome: &edgewatch::pipeline::outcome::Outcome) {
                 "edgewatch probe failed: {} {}: {}",
                 r.check,
                 r.reason_code(),
-                r.reason
+                r.reason()
             );
         }
     });

@@ -13,6 +13,7 @@ pub mod elb_policies;
 pub mod reasons;
 pub mod tls;
 pub mod tls_policy;
+pub mod verdicts;
 
 use std::borrow::Cow;
 use std::fmt;

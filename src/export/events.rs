@@ -16,7 +16,8 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::checks::{CheckName, CheckResult, Status};
+use crate::checks::verdicts::{Verdict, Verdicts};
+use crate::checks::{CheckName, Status};
 use crate::discovery::target::TargetSource;
 use crate::pipeline::outcome::Outcome;
 
@@ -36,12 +37,34 @@ pub struct EventPublisher {
 
 #[derive(Default)]
 struct State {
-    /// The last state announced (or silently learnt) per (target, check).
-    announced: HashMap<(String, CheckName), Status>,
+    /// Per target, the checks whose last announced state is failing. A check not listed passes
+    /// (or was never seen failing): only failures are kept, so a fleet of passing targets
+    /// costs nothing here, and a probe looks its target up by name without copying it.
+    failing_announced: HashMap<String, Vec<CheckName>>,
     /// When an Event was last posted per (namespace, service, check).
     posted: HashMap<(String, String, CheckName), Instant>,
     /// Whether the last post failed (to log a failing API once per streak).
     failing: bool,
+}
+
+impl State {
+    /// Remembers that `check` of `target` was announced as `status`.
+    fn announce(&mut self, target: &str, check: CheckName, status: Status) {
+        if status == Status::Fail {
+            let checks = self
+                .failing_announced
+                .entry(target.to_string())
+                .or_default();
+            if !checks.contains(&check) {
+                checks.push(check);
+            }
+        } else if let Some(checks) = self.failing_announced.get_mut(target) {
+            checks.retain(|c| *c != check);
+            if checks.is_empty() {
+                self.failing_announced.remove(target);
+            }
+        }
+    }
 }
 
 impl EventPublisher {
@@ -75,15 +98,15 @@ impl EventPublisher {
         let mut posts = Vec::new();
         {
             let mut state = self.state.lock().await;
+            let name = outcome.target.name.as_str();
             for (check, status, failing) in summarise(&outcome.results) {
-                let key = (outcome.target.name.clone(), check);
-                let type_ = match (state.announced.get(&key).copied(), status) {
-                    (None | Some(Status::Pass), Status::Fail) => EventType::Warning,
-                    (Some(Status::Fail), Status::Pass) => EventType::Normal,
-                    (None, Status::Pass) => {
-                        state.announced.insert(key, Status::Pass);
-                        continue;
-                    }
+                let was_failing = state
+                    .failing_announced
+                    .get(name)
+                    .is_some_and(|checks| checks.contains(&check));
+                let type_ = match (was_failing, status) {
+                    (false, Status::Fail) => EventType::Warning,
+                    (true, Status::Pass) => EventType::Normal,
                     _ => continue,
                 };
                 let window = (namespace.clone(), service.clone(), check);
@@ -95,16 +118,16 @@ impl EventPublisher {
                 // Claimed now so that another target of the Service does not post meanwhile.
                 state.posted.insert(window.clone(), now);
                 let event = event(type_, check, &outcome.target.name, &failing);
-                posts.push((key, window, last, status, event));
+                posts.push((check, window, last, status, event));
             }
         }
-        for (key, window, last, status, event) in posts {
+        for (check, window, last, status, event) in posts {
             let sent =
                 tokio::time::timeout(POST_TIMEOUT, self.publish(&event, namespace, service)).await;
             let mut state = self.state.lock().await;
             match sent {
                 Ok(Ok(())) => {
-                    state.announced.insert(key, status);
+                    state.announce(&outcome.target.name, check, status);
                     if std::mem::take(&mut state.failing) {
                         tracing::info!("posting Kubernetes Events works again");
                     }
@@ -129,11 +152,7 @@ impl EventPublisher {
 
     /// The target named `name` is gone: its states are forgotten.
     pub async fn forget(&self, name: &str) {
-        self.state
-            .lock()
-            .await
-            .announced
-            .retain(|(target, _), _| target != name);
+        self.state.lock().await.failing_announced.remove(name);
     }
 
     async fn publish(&self, event: &Event, namespace: &str, service: &str) -> kube::Result<()> {
@@ -158,9 +177,9 @@ impl EventPublisher {
 }
 
 /// Per check: its state over all addresses (fail wins; all skipped: none) and the failures.
-fn summarise(results: &[CheckResult]) -> Vec<(CheckName, Status, Vec<&CheckResult>)> {
-    let mut out: Vec<(CheckName, Status, Vec<&CheckResult>)> = Vec::new();
-    for r in results {
+fn summarise(results: &Verdicts) -> Vec<(CheckName, Status, Vec<Verdict<'_>>)> {
+    let mut out: Vec<(CheckName, Status, Vec<Verdict<'_>>)> = Vec::new();
+    for r in results.iter() {
         let i = match out.iter().position(|(c, _, _)| *c == r.check) {
             Some(i) => i,
             None => {
@@ -195,14 +214,14 @@ fn pascal(check: CheckName) -> String {
         .collect()
 }
 
-fn event(type_: EventType, check: CheckName, target: &str, failing: &[&CheckResult]) -> Event {
+fn event(type_: EventType, check: CheckName, target: &str, failing: &[Verdict]) -> Event {
     let (reason, mut note) = match type_ {
         EventType::Warning => {
             let why: Vec<String> = failing
                 .iter()
                 .map(|r| match r.address {
-                    Some(a) => format!("{a}: {}", r.reason),
-                    None => r.reason.to_string(),
+                    Some(a) => format!("{a}: {}", r.reason()),
+                    None => r.reason().to_string(),
                 })
                 .collect();
             (
@@ -246,6 +265,7 @@ impl crate::export::OutcomeSink for EventPublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::CheckResult;
 
     #[test]
     fn a_check_fails_if_any_address_fails_and_all_skipped_is_no_state() {
@@ -256,6 +276,7 @@ mod tests {
             CheckResult::fail(CheckName::Backend, "bad_status", "503").at(a),
             CheckResult::skip(CheckName::ClientIp, "disabled", "off"),
         ];
+        let results = Verdicts::new(&results);
         let s = summarise(&results);
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].0, s[0].1), (CheckName::Config, Status::Pass));
@@ -266,8 +287,13 @@ mod tests {
     #[test]
     fn reasons_are_pascal_case_and_notes_bounded() {
         assert_eq!(pascal(CheckName::TlsHandshake), "TlsHandshake");
-        let long = CheckResult::fail(CheckName::Backend, "closed", "é".repeat(2000));
-        let ev = event(EventType::Warning, CheckName::Backend, "t", &[&long]);
+        let long = Verdicts::new(&[CheckResult::fail(
+            CheckName::Backend,
+            "closed",
+            "é".repeat(2000),
+        )]);
+        let long: Vec<Verdict> = long.iter().collect();
+        let ev = event(EventType::Warning, CheckName::Backend, "t", &long);
         assert_eq!(ev.reason, "BackendFailed");
         assert!(ev.note.as_ref().unwrap().len() <= MAX_NOTE);
     }

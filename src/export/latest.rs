@@ -30,14 +30,16 @@ pub struct Latest {
     pub recorded_at: SystemTime,
     /// Since when the target has failed without a passing probe in between; `None` when passing.
     pub failing_since: Option<SystemTime>,
-    /// Since when each currently failing check (per address) has failed.
-    pub check_failing_since: HashMap<FailureKey, SystemTime>,
+    /// Since when each currently failing check (per address) has failed. A short list, not a
+    /// map: most targets have no failing check, and an empty map is 48 bytes in every entry of
+    /// a store that holds 100,000 targets (a boxed slice: 16, and a few entries to search).
+    pub check_failing_since: Box<[(FailureKey, SystemTime)]>,
 }
 
 impl Latest {
     /// Since when `key` has been failing, if it is.
     pub fn check_since(&self, check: CheckName, address: Option<IpAddr>) -> Option<SystemTime> {
-        self.check_failing_since.get(&(check, address)).copied()
+        since(&self.check_failing_since, &(check, address))
     }
 }
 
@@ -75,7 +77,7 @@ impl LatestOutcomes {
             .map(|r| {
                 let key = (r.check, r.address);
                 let since = before
-                    .and_then(|b| b.check_failing_since.get(&key).copied())
+                    .and_then(|b| since(&b.check_failing_since, &key))
                     .unwrap_or(at);
                 (key, since)
             })
@@ -132,6 +134,11 @@ impl LatestOutcomes {
         rows.sort_unstable_by(|a, b| a.name().cmp(b.name()));
         rows
     }
+}
+
+/// Since when `key` has been failing, in a `check_failing_since` list.
+fn since(list: &[(FailureKey, SystemTime)], key: &FailureKey) -> Option<SystemTime> {
+    list.iter().find(|(k, _)| k == key).map(|(_, at)| *at)
 }
 
 /// When the outcome's probe started; now for a target that could not be probed.

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::checks::{CheckName, CheckResult, Status};
+use crate::checks::verdicts::Verdict;
+use crate::checks::{CheckName, Status};
 use crate::export::tls_facts;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::EndpointObservation;
@@ -29,7 +30,7 @@ pub fn to_json(outcomes: &[Outcome]) -> Value {
         "summary": {
             "targets": outcomes.len(),
             "failing_targets": failing,
-            "failed_checks": outcomes.iter().flat_map(|o| &o.results).filter(|r| r.status == Status::Fail).count(),
+            "failed_checks": outcomes.iter().flat_map(|o| o.results.iter()).filter(|r| r.status == Status::Fail).count(),
         },
         "targets": targets,
     })
@@ -144,10 +145,10 @@ fn target_text(out: &mut String, o: &Outcome, style: Style) {
             out,
             "     {} {}",
             style.paint("31", "✗"),
-            escape(&check_line(r))
+            escape(&check_line(&r))
         );
     }
-    let skips: Vec<&CheckResult> = o
+    let skips: Vec<Verdict> = o
         .results
         .iter()
         .filter(|r| r.status == Status::Skip && !is_consequence(r))
@@ -163,14 +164,14 @@ fn target_text(out: &mut String, o: &Outcome, style: Style) {
                 out,
                 "     {} {}",
                 style.paint("33", "-"),
-                escape(&check_line(r))
+                escape(&check_line(&r))
             );
         }
     }
 }
 
 /// Skips that only repeat an earlier failure (or an unset expectation): not worth a line.
-fn is_consequence(r: &CheckResult) -> bool {
+fn is_consequence(r: &Verdict) -> bool {
     matches!(
         r.reason_code(),
         "no_expectation"
@@ -185,7 +186,7 @@ fn is_consequence(r: &CheckResult) -> bool {
 
 /// `2 checks skipped: client_ip (not_echo), cert_expected (no_expectation)`: each skipped
 /// check once, with its reason code(s), however many addresses repeated it.
-fn folded_skips(skips: &[&CheckResult]) -> Option<String> {
+fn folded_skips(skips: &[Verdict]) -> Option<String> {
     let mut checks: Vec<(CheckName, Vec<&str>)> = Vec::new();
     for r in skips {
         match checks.iter_mut().find(|(c, _)| *c == r.check) {
@@ -206,10 +207,10 @@ fn folded_skips(skips: &[&CheckResult]) -> Option<String> {
     Some(format!("{n} {noun} skipped: {}", list.join(", ")))
 }
 
-fn check_line(r: &CheckResult) -> String {
+fn check_line(r: &Verdict) -> String {
     match r.address {
-        Some(ip) => format!("{} [{ip}]: {}", r.check, r.reason),
-        None => format!("{}: {}", r.check, r.reason),
+        Some(ip) => format!("{} [{ip}]: {}", r.check, r.reason()),
+        None => format!("{}: {}", r.check, r.reason()),
     }
 }
 
@@ -246,6 +247,8 @@ fn endpoint_line(e: &EndpointObservation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::CheckResult;
+    use crate::checks::verdicts::Verdicts;
 
     #[test]
     fn skips_fold_into_one_line_each_check_once() {
@@ -254,12 +257,14 @@ mod tests {
         let r1 = CheckResult::skip(CheckName::ClientIp, "not_echo", "x").at(ip);
         let r2 = CheckResult::skip(CheckName::ClientIp, "not_echo", "x").at(ip2);
         let r3 = CheckResult::skip(CheckName::AcmStatus, "no_expectation", "y");
+        let all = Verdicts::new(&[r1, r2, r3]);
+        let all: Vec<Verdict> = all.iter().collect();
         assert_eq!(
-            folded_skips(&[&r1, &r2, &r3]).unwrap(),
+            folded_skips(&all).unwrap(),
             "2 checks skipped: client_ip (not_echo), acm_status (no_expectation)"
         );
         assert_eq!(
-            folded_skips(&[&r1]).unwrap(),
+            folded_skips(&all[..1]).unwrap(),
             "1 check skipped: client_ip (not_echo)"
         );
         assert_eq!(folded_skips(&[]), None);

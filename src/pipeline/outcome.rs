@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::checks::{self, CheckResult, JudgeContext};
+use crate::checks::verdicts::Verdicts;
+use crate::checks::{self, JudgeContext};
 use crate::discovery::target::Target;
 use crate::probe::enrich::Enricher;
 use crate::probe::{Observation, Prober};
@@ -15,14 +16,14 @@ pub struct Outcome {
     pub target: Arc<Target>,
     /// What was observed; `None` when the target could not be probed (not provisioned).
     pub observation: Option<Observation>,
-    /// The verdicts, in report order.
-    pub results: Vec<CheckResult>,
+    /// The verdicts, in report order, packed: the status store keeps every target's.
+    pub results: Verdicts,
 }
 
 impl Outcome {
     /// True when no check failed.
     pub fn ok(&self) -> bool {
-        checks::all_ok(&self.results)
+        self.results.all_ok()
     }
 }
 
@@ -38,7 +39,7 @@ pub async fn probe_and_judge(
         return Outcome {
             target,
             observation: None,
-            results,
+            results: results.into(),
         };
     }
     let mut observation = prober.probe(&target).await;
@@ -47,6 +48,6 @@ pub async fn probe_and_judge(
     Outcome {
         target,
         observation: Some(observation),
-        results,
+        results: results.into(),
     }
 }

@@ -12,6 +12,8 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
+use super::headers::Headers;
+
 /// The header carrying the probe's nonce; `edgewatch echo` answers it back.
 pub const NONCE_HEADER: &str = "x-edgewatch-nonce";
 
@@ -34,7 +36,7 @@ pub struct HttpObservation {
     /// Status code, when a response head arrived.
     pub status: Option<u16>,
     /// Response headers (lowercase names), in order.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// Up to [`MAX_BODY_BYTES`] of the body.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -53,10 +55,7 @@ pub struct HttpObservation {
 impl HttpObservation {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 }
 
@@ -113,7 +112,7 @@ where
         path: path.to_string(),
         nonce: nonce.clone(),
         status: None,
-        headers: Vec::new(),
+        headers: Headers::default(),
         body: Vec::new(),
         body_truncated: false,
         failure: None,
@@ -164,16 +163,12 @@ where
         .await
         .map_err(|e| HttpFailure::from_hyper(&e))?;
     obs.status = Some(response.status().as_u16());
-    obs.headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    obs.headers = Headers::new(
+        response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))),
+    );
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| HttpFailure::from_hyper(&e))?;

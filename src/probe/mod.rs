@@ -14,6 +14,7 @@ mod dns_refusal;
 pub mod echo_reply;
 pub mod egress;
 pub mod enrich;
+pub mod headers;
 pub mod http;
 pub mod run;
 pub mod served_chains;

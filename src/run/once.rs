@@ -162,9 +162,11 @@ fn failed_only(outcome: Outcome) -> Outcome {
         observation: None,
         results: outcome
             .results
-            .into_iter()
+            .iter()
             .filter(|r| r.status == Status::Fail)
-            .collect(),
+            .map(|r| r.to_result())
+            .collect::<Vec<_>>()
+            .into(),
     }
 }
 

@@ -37,11 +37,12 @@ async fn probe(
     engine.run(Arc::new(target)).await
 }
 
-fn result(outcome: &Outcome, check: CheckName) -> &CheckResult {
+fn result(outcome: &Outcome, check: CheckName) -> CheckResult {
     outcome
         .results
         .iter()
         .find(|r| r.check == check)
+        .map(|r| r.to_result())
         .unwrap_or_else(|| panic!("no {check} in {:#?}", outcome.results))
 }
 

@@ -70,7 +70,7 @@ fn outcome(target: &Arc<Target>, results: Vec<CheckResult>) -> Outcome {
     Outcome {
         target: target.clone(),
         observation: None,
-        results,
+        results: results.into(),
     }
 }
 

@@ -26,7 +26,8 @@ fn outcome(backend_ok: bool) -> Outcome {
         results: vec![
             CheckResult::pass(CheckName::Config, "target definition is valid"),
             backend.at(addr),
-        ],
+        ]
+        .into(),
     }
 }
 

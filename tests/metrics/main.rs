@@ -65,7 +65,7 @@ fn outcome(addresses: &[&str], failing_backend: bool) -> Outcome {
             aws: None,
             tls_scans: vec![],
         }),
-        results,
+        results: results.into(),
     }
 }
 

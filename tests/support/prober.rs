@@ -61,11 +61,12 @@ pub async fn probe_with(prober: &Prober, target: Target, ctx: JudgeContext) -> O
 
 /// The result of `check` (at `address`, or the target-level one); panics listing every result
 /// when it is missing.
-pub fn result(outcome: &Outcome, check: CheckName, address: Option<IpAddr>) -> &CheckResult {
+pub fn result(outcome: &Outcome, check: CheckName, address: Option<IpAddr>) -> CheckResult {
     outcome
         .results
         .iter()
         .find(|r| r.check == check && r.address == address)
+        .map(|r| r.to_result())
         .unwrap_or_else(|| {
             panic!(
                 "no {check} result for {address:?}; results: {:#?}",
@@ -75,11 +76,12 @@ pub fn result(outcome: &Outcome, check: CheckName, address: Option<IpAddr>) -> &
 }
 
 /// The one result of `check` (target-level or for the only address).
-pub fn only(outcome: &Outcome, check: CheckName) -> &CheckResult {
-    let found: Vec<&CheckResult> = outcome
+pub fn only(outcome: &Outcome, check: CheckName) -> CheckResult {
+    let found: Vec<CheckResult> = outcome
         .results
         .iter()
         .filter(|r| r.check == check)
+        .map(|r| r.to_result())
         .collect();
     assert_eq!(
         found.len(),
@@ -87,5 +89,5 @@ pub fn only(outcome: &Outcome, check: CheckName) -> &CheckResult {
         "expected one {check} result, got {found:#?}; all results: {:#?}",
         outcome.results
     );
-    found[0]
+    found.into_iter().next().expect("one result")
 }

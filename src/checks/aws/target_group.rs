@@ -34,7 +34,7 @@ pub(super) fn judge(target: &Target, obs: &Observation) -> CheckResult {
     let mut failures: Vec<(&'static str, String)> = Vec::new();
     let mut passed = Vec::new();
     for group in groups {
-        match judge_group(group, target.lb_intent.as_ref()) {
+        match judge_group(group, target.lb_intent.as_deref()) {
             Ok(summary) => passed.push(summary),
             Err(f) => failures.push(f),
         }

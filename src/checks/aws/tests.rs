@@ -28,7 +28,7 @@ fn target() -> Target {
     let mut t = Target::new("app.example.com", 443, source);
     t.lb_hostnames = vec![LB_DNS.into()];
     t.tls_policy = Some(POLICY.into());
-    t.lb_intent = Some(LbIntent {
+    t.lb_intent = Some(Box::new(LbIntent {
         stack: "dev/web".into(),
         scheme: Some("internet-facing".into()),
         tls_ports: vec![443],
@@ -36,7 +36,7 @@ fn target() -> Target {
         target_type: Some("ip".into()),
         preserve_client_ip: Some(true),
         proxy_protocol_v2: None,
-    });
+    }));
     t
 }
 

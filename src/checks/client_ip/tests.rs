@@ -7,6 +7,7 @@ use super::*;
 use crate::checks::Status;
 use crate::discovery::target::TargetSource;
 use crate::probe::egress::EgressError;
+use crate::probe::headers::Headers;
 use crate::probe::{DnsObservation, HttpObservation};
 
 const NONCE: &str = "3f2a9c0d";
@@ -23,10 +24,7 @@ fn http(body: &str, headers: &[(&str, &str)]) -> HttpObservation {
         path: "/".into(),
         nonce: NONCE.into(),
         status: Some(200),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        headers: Headers::new(headers.iter().copied()),
         body: body.as_bytes().to_vec(),
         body_truncated: false,
         failure: None,

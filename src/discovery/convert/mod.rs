@@ -146,7 +146,7 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
     });
     let mut template = template(&mut r, defaults, lb_hostnames, not_ready, notes, source);
     // `tls_policy` (the ssl-negotiation-policy annotation, checked) is read by `template`.
-    template.lb_intent = intent;
+    template.lb_intent = intent.map(Box::new);
 
     let mut targets = Vec::new();
     for host in &hosts {

@@ -156,7 +156,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     }
     if let Some(pattern) = &entry.backend_identity {
         check_identity_pattern(pattern).map_err(at(".backend_identity"))?;
-        target.expected_identity = Some(pattern.clone());
+        target.expected_identity = Some(pattern.as_str().into());
     }
     if let Some(policy) = &entry.tls_policy {
         target.tls_policy = Some(check_tls_policy(policy).map_err(at(".tls_policy"))?);

@@ -134,7 +134,7 @@ impl Notifier {
                 };
                 let a = Active {
                     target: outcome.target.clone(),
-                    result: r.clone(),
+                    result: r.to_result(),
                     since,
                 };
                 if fresh {
@@ -174,7 +174,9 @@ impl Notifier {
                 o.results
                     .iter()
                     .filter(|r| r.status == Status::Fail)
-                    .map(move |r| alert::firing(&o.target, r, now, now + self.resend * 4))
+                    .map(move |r| {
+                        alert::firing(&o.target, &r.to_result(), now, now + self.resend * 4)
+                    })
             })
             .collect();
         self.post(&batch).await;

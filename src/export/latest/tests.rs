@@ -11,7 +11,7 @@ fn outcome(name: &str, results: Vec<CheckResult>) -> Outcome {
     Outcome {
         target: Arc::new(target),
         observation: None,
-        results,
+        results: results.into(),
     }
 }
 

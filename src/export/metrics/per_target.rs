@@ -464,7 +464,8 @@ mod tests {
                 CheckResult::pass(CheckName::Dns, "resolves"),
                 backend.at(ip),
                 CheckResult::skip(CheckName::CertExpected, "no_expectation", "none").at(ip),
-            ],
+            ]
+            .into(),
         }
     }
 

@@ -246,7 +246,7 @@ mod tests {
         let outcome = Outcome {
             target,
             observation: Some(obs),
-            results: vec![CheckResult::pass(CheckName::Dns, "resolves")],
+            results: vec![CheckResult::pass(CheckName::Dns, "resolves")].into(),
         };
         let v = serde_json::to_value(TargetJson(&outcome)).unwrap();
         assert_eq!(

@@ -104,7 +104,7 @@ fn matches(l: &Latest, filter: &Filter) -> bool {
 fn summary(all: &[Latest]) -> String {
     let failing = all.iter().filter(|l| !l.outcome.ok()).count();
     let mut by_check: BTreeMap<CheckName, usize> = BTreeMap::new();
-    for r in all.iter().flat_map(|l| &l.outcome.results) {
+    for r in all.iter().flat_map(|l| l.outcome.results.iter()) {
         if r.status == Status::Fail {
             *by_check.entry(r.check).or_default() += 1;
         }
@@ -201,7 +201,7 @@ fn failing_target(out: &mut String, l: &Latest, now: SystemTime) {
              <td class=\"reason\"><code>{}</code> {}</td><td>{for_}</td></tr>",
             r.check,
             r.reason_code(),
-            escape(&r.reason),
+            escape(r.reason()),
         );
     }
     out.push_str("</table>\n");

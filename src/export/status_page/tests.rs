@@ -55,7 +55,7 @@ fn outcome(name: &str, source: TargetSource, leaf_cn: &str, results: Vec<CheckRe
     Outcome {
         target: Arc::new(target),
         observation: Some(obs),
-        results,
+        results: results.into(),
     }
 }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::internal::InternalErrors;
-use crate::checks::{CheckResult, Status};
+use crate::checks::Status;
+use crate::checks::verdicts::Verdict;
 use crate::export::OutcomeSink;
 use crate::export::latest::LatestOutcomes;
 use crate::pipeline::outcome::Outcome;
@@ -70,7 +71,7 @@ impl Observers {
             match change {
                 Change::Failing { from } => tracing::warn!(
                     target = %name, check = %r.check, address = %address(),
-                    reason_code = r.reason_code(), reason = %r.reason,
+                    reason_code = r.reason_code(), reason = %r.reason(),
                     from = from.map(Status::as_str).unwrap_or("new"), "check failing"
                 ),
                 Change::Recovered => tracing::info!(
@@ -98,7 +99,7 @@ enum Change {
 fn changes<'a>(
     before: Option<&'a Outcome>,
     now: &'a Outcome,
-) -> impl Iterator<Item = (&'a CheckResult, Change)> + 'a {
+) -> impl Iterator<Item = (Verdict<'a>, Change)> + 'a {
     now.results.iter().filter_map(move |r| {
         let previous = before
             .and_then(|b| {
@@ -154,7 +155,7 @@ mod tests {
         Outcome {
             target: Arc::new(Target::new("a.example.test", 443, TargetSource::Config)),
             observation: Some(obs),
-            results: vec![result.at(addr.ip())],
+            results: vec![result.at(addr.ip())].into(),
         }
     }
 
