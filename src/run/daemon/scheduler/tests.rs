@@ -82,6 +82,20 @@ fn scheduler(hosts: &[String], interval: Duration) -> (Scheduler, Vec<Arc<Target
     (Scheduler::new(shared), targets, recorder)
 }
 
+/// `n` distinct loopback addresses (127.0.0.1 on), as target hosts.
+fn loopback_hosts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("127.0.{}.{}", i / 250, i % 250 + 1))
+        .collect()
+}
+
+/// Tasks alive in the test's runtime.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
 /// Drives the scheduler for `how_long`.
 async fn drive(scheduler: &mut Scheduler, how_long: Duration) {
     let end = tokio::time::sleep(how_long);
@@ -96,21 +110,15 @@ async fn drive(scheduler: &mut Scheduler, how_long: Duration) {
 
 #[tokio::test]
 async fn a_waiting_target_holds_no_task() {
-    let hosts: Vec<String> = (0..2_000)
-        .map(|i| format!("127.0.{}.{}", i / 250, i % 250 + 1))
-        .collect();
+    let hosts = loopback_hosts(2_000);
     let (mut scheduler, targets, _) = scheduler(&hosts, Duration::from_secs(3600));
-    let before = tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks();
+    let before = alive_tasks();
     for t in targets {
         scheduler.add(t, FirstProbe::AtRandomPhase);
     }
     assert_eq!(scheduler.len(), 2_000);
     drive(&mut scheduler, Duration::from_millis(300)).await;
-    let alive = tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks();
+    let alive = alive_tasks();
     // Within an hour's interval about 0.2 of the 2,000 probes fall in the first 300 ms.
     assert!(
         alive <= before + 10,
@@ -181,9 +189,7 @@ async fn an_interval_too_long_for_an_instant_is_held_to_a_day() {
 
 #[tokio::test]
 async fn due_targets_without_a_permit_wait_as_names_not_tasks_and_all_run_once_freed() {
-    let hosts: Vec<String> = (0..400)
-        .map(|i| format!("127.0.{}.{}", i / 200, i % 200 + 1))
-        .collect();
+    let hosts = loopback_hosts(400);
     let (mut scheduler, targets, recorder) = scheduler(&hosts, Duration::from_secs(3600));
     // Every permit taken: as a daemon whose probes all hang is.
     let permits = scheduler.shared.permits.clone();
@@ -192,17 +198,13 @@ async fn due_targets_without_a_permit_wait_as_names_not_tasks_and_all_run_once_f
         .acquire_many_owned(16)
         .await
         .expect("the permits");
-    let before = tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks();
+    let before = alive_tasks();
     let removed = targets[0].name.clone();
     for t in targets {
         scheduler.add(t, FirstProbe::AtOnce);
     }
     drive(&mut scheduler, Duration::from_millis(300)).await;
-    let alive = tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks();
+    let alive = alive_tasks();
     assert!(
         alive <= before + 2,
         "{alive} tasks alive for 400 due targets without a permit ({before} before)"
