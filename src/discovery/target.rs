@@ -47,8 +47,8 @@ pub struct Target {
     /// `None`: not named (judged against the floor rules only).
     pub tls_policy: Option<String>,
     /// What the Service declares about its AWS load balancer (`lb_*` checks); `None` for targets
-    /// that did not come from a Service. Boxed: 128 bytes that a static target (none) would carry empty, in every target of a
-    /// fleet of 100,000.
+    /// that did not come from a Service. Boxed: 128 bytes that a static target would carry
+    /// empty, in every target of a fleet of 100,000.
     pub lb_intent: Option<Box<super::lb_intent::LbIntent>>,
 }
 

@@ -7,10 +7,10 @@
 //! permits; a probe ends → its target's next tick is queued (missed ticks skipped). A target
 //! due while every permit is taken waits in a queue of names, not as a spawned task: a probe's
 //! task is about 4.5 KB from the start, and a daemon behind (a starved CPU, many targets
-//! timing out) held one for every due target — 250 MB at 100,000 targets. A probe that panics (a bug, or a value no check foresaw)
-//! ends in its own task, so it takes down that probe only: the panic is logged, counted in
-//! `edgewatch_internal_errors_total{kind="probe_loop_panic"}`, recorded for `/healthz`, and the
-//! target is probed again after a doubling backoff.
+//! timing out) held one for every due target — 250 MB at 100,000 targets. A probe that panics
+//! (a bug, or a value no check foresaw) ends in its own task, so it takes down that probe only:
+//! the panic is logged, counted in `edgewatch_internal_errors_total{kind="probe_loop_panic"}`,
+//! recorded for `/healthz`, and the target is probed again after a doubling backoff.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
