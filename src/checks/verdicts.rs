@@ -7,6 +7,7 @@
 //! (most passes and skips) is a number in a process-wide table of the judges' literals.
 //! Readers get [`Verdict`] views, in report order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -15,7 +16,6 @@ use std::sync::RwLock;
 use serde::Serialize;
 
 use super::{CheckName, CheckResult, Status, reasons};
-use std::borrow::Cow;
 
 /// One packed verdict: 12 bytes.
 #[derive(Clone, Copy)]
