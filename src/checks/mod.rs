@@ -358,8 +358,3 @@ fn extra_judges(target: &Target, obs: &Observation, ctx: &JudgeContext) -> Vec<C
     results.extend(client_ip::judge_identity(target, obs));
     results
 }
-
-/// True when no result failed (skips are fine).
-pub fn all_ok(results: &[CheckResult]) -> bool {
-    results.iter().all(|r| r.status != Status::Fail)
-}

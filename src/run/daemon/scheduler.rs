@@ -182,9 +182,11 @@ impl Scheduler {
         let Some(entry) = self.entries.get_mut(&name) else {
             return;
         };
-        let permit = match self.ready.is_empty() {
-            true => self.shared.permits.clone().try_acquire_owned().ok(),
-            false => None,
+        // Behind targets already queued, a free permit is theirs (oldest first).
+        let permit = if self.ready.is_empty() {
+            self.shared.permits.clone().try_acquire_owned().ok()
+        } else {
+            None
         };
         match permit {
             Some(permit) => self.start(name, permit),
