@@ -60,9 +60,10 @@ impl LatestOutcomes {
     /// Records a copy of `outcome`, probed at `at`: the clock is a parameter so the failure
     /// bookkeeping is tested at any time. A copy, not the probe's own outcome: that one would
     /// keep its buffers' spare capacity too (measured: 10,000 targets held 176 MiB instead of
-    /// ~57); a copy is exact.
+    /// ~57); a copy is exact, and keeps of each response body only what the reports show
+    /// ([`Outcome::copy_to_keep`]).
     pub fn record(&self, outcome: &Outcome, at: SystemTime) {
-        let outcome = Arc::new(outcome.clone());
+        let outcome = Arc::new(outcome.copy_to_keep());
         let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
         let before = map.get(outcome.target.name.as_str());
         let failing_since = match (outcome.ok(), before.and_then(|b| b.failing_since)) {
@@ -120,6 +121,15 @@ impl LatestOutcomes {
         drop(map);
         all.sort_by(|a, b| a.outcome.target.name.cmp(&b.outcome.target.name));
         all
+    }
+
+    /// Every target's latest outcome, sorted by name; the lock is held only to share them.
+    pub fn outcomes(&self) -> Vec<Arc<Outcome>> {
+        let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
+        let mut named: Vec<(&Arc<str>, Arc<Outcome>)> =
+            map.iter().map(|(n, l)| (n, l.outcome.clone())).collect();
+        named.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        named.into_iter().map(|(_, o)| o).collect()
     }
 
     /// Every target's latest outcome with the time it was recorded, sorted by name: what a

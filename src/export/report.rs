@@ -11,6 +11,7 @@ use crate::checks::{CheckName, Status};
 use crate::export::tls_facts;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::EndpointObservation;
+use crate::probe::http::PREVIEW_BYTES;
 use crate::textsafe::escape;
 use crate::timefmt::{millis, rfc3339};
 
@@ -60,12 +61,10 @@ fn acm_json(a: &crate::probe::AcmObservation) -> Value {
     }
 }
 
-/// Most bytes of a response body shown in the JSON report (an echo's answer fits).
-const BODY_PREVIEW_BYTES: usize = 1024;
-
-/// The start of a body as text (lossy UTF-8), so a report shows what the backend answered.
+/// The start of a body as text (lossy UTF-8), so a report shows what the backend answered:
+/// its first [`PREVIEW_BYTES`] (an echo's answer fits), all a kept outcome has of it.
 fn body_preview(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW_BYTES)]).into_owned()
+    String::from_utf8_lossy(&body[..body.len().min(PREVIEW_BYTES)]).into_owned()
 }
 
 /// Terminal styling: ANSI colours only when writing to a terminal.

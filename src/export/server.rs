@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Json};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +67,12 @@ async fn status_page(State(state): State<AppState>, Query(q): Query<StatusQuery>
     Html(state.status.html(&filter, std::time::SystemTime::now()))
 }
 
-async fn status_json(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.status.json())
+async fn status_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        // Streamed: a large fleet's document is hundreds of megabytes (see `json_stream`).
+        axum::body::Body::from_stream(state.status.json_stream()),
+    )
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -25,6 +25,22 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.results.all_ok()
     }
+
+    /// A copy to keep once the judges are done: exact-sized (a probe's own buffers have spare
+    /// capacity), with each response body cut to what the reports show of it.
+    pub fn copy_to_keep(&self) -> Outcome {
+        let mut kept = self.clone();
+        if let Some(observation) = &mut kept.observation {
+            for http in observation
+                .endpoints
+                .iter_mut()
+                .filter_map(|e| e.http.as_mut())
+            {
+                http.keep_preview();
+            }
+        }
+        kept
+    }
 }
 
 /// Probes and judges one target: the unit both the daemon and `--once` run.

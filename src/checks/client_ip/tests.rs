@@ -26,6 +26,7 @@ fn http(body: &str, headers: &[(&str, &str)]) -> HttpObservation {
         status: Some(200),
         headers: Headers::new(headers.iter().copied()),
         body: body.as_bytes().to_vec(),
+        body_bytes: body.len(),
         body_truncated: false,
         failure: None,
         duration: Duration::ZERO,

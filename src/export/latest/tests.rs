@@ -82,3 +82,69 @@ fn remove_drops_the_target_and_snapshot_is_sorted_by_name() {
         .collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+/// An outcome whose one address answered with `body` (as read, at most 64 KiB).
+fn answered(name: &str, body: Vec<u8>) -> Outcome {
+    use crate::probe::dns::DnsObservation;
+    use crate::probe::{EndpointObservation, HttpObservation, Observation};
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let mut o = outcome(name, vec![CheckResult::pass(CheckName::Backend, "ok")]);
+    let mut obs = Observation::from_dns(
+        at(1),
+        DnsObservation::answered("app.example.test", vec![ip]),
+    );
+    obs.endpoints.push(EndpointObservation {
+        address: std::net::SocketAddr::new(ip, 443),
+        connect: Ok(Duration::from_millis(1)),
+        tls: None,
+        http: Some(HttpObservation {
+            path: "/".into(),
+            nonce: "n".into(),
+            status: Some(200),
+            headers: Default::default(),
+            body_bytes: body.len(),
+            body,
+            body_truncated: true,
+            failure: None,
+            duration: Duration::ZERO,
+        }),
+    });
+    o.observation = Some(obs);
+    o
+}
+
+#[test]
+fn the_store_keeps_of_a_body_only_what_reports_show_and_they_read_the_same() {
+    use crate::export::report::json::TargetJson;
+    use crate::probe::http::{MAX_BODY_BYTES, PREVIEW_BYTES};
+    // A page of multi-byte characters, so the cut falls inside one.
+    let page: Vec<u8> = "é".repeat(MAX_BODY_BYTES / 2).into_bytes();
+    let probed = answered("big", page);
+    let store = LatestOutcomes::new();
+    store.record(&probed, at(1));
+    let kept = store.last("big").unwrap();
+    let http = |o: &Outcome| {
+        o.observation.as_ref().unwrap().endpoints[0]
+            .http
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(http(&kept).body.len(), PREVIEW_BYTES);
+    assert!(http(&kept).body.capacity() <= PREVIEW_BYTES);
+    assert_eq!(http(&kept).body_bytes, MAX_BODY_BYTES);
+    assert_eq!(
+        http(&probed).body.len(),
+        MAX_BODY_BYTES,
+        "the probe's own outcome is untouched"
+    );
+    let json = |o: &Outcome| serde_json::to_value(TargetJson(o)).unwrap();
+    assert_eq!(json(&kept), json(&probed));
+    assert_eq!(
+        json(&kept)["facts"]["endpoints"][0]["http"]["body_bytes"],
+        MAX_BODY_BYTES
+    );
+
+    // A short body is kept whole.
+    store.record(&answered("small", b"ok\n".to_vec()), at(1));
+    assert_eq!(http(&store.last("small").unwrap()).body, b"ok\n");
+}

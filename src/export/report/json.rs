@@ -184,7 +184,7 @@ impl Serialize for Http<'_> {
         m.serialize_entry("path", &h.path)?;
         m.serialize_entry("status", &h.status)?;
         m.serialize_entry("headers", &h.headers)?;
-        m.serialize_entry("body_bytes", &h.body.len())?;
+        m.serialize_entry("body_bytes", &h.body_bytes)?;
         m.serialize_entry("body_preview", &body_preview(&h.body))?;
         m.serialize_entry("body_truncated", &h.body_truncated)?;
         m.serialize_entry("failure", &h.failure)?;

@@ -122,8 +122,23 @@ impl<W: Write> ReportWriter<W> {
         Ok(())
     }
 
+    /// What has been written so far, taken out of an in-memory writer: how a report served in
+    /// pieces (`/status.json`) hands each piece on without holding the whole document.
+    pub fn take_written(&mut self) -> W
+    where
+        W: Default,
+    {
+        std::mem::take(&mut self.out)
+    }
+
     /// Ends the report with the summary, flushes it and returns the counts.
-    pub fn finish(mut self) -> io::Result<Tally> {
+    pub fn finish(self) -> io::Result<Tally> {
+        self.finish_into().map(|(tally, _)| tally)
+    }
+
+    /// [`ReportWriter::finish`], handing back the writer too (for an in-memory one, the end of
+    /// the document).
+    pub fn finish_into(mut self) -> io::Result<(Tally, W)> {
         let t = self.tally;
         match self.format {
             Format::Json => {
@@ -151,7 +166,7 @@ impl<W: Write> ReportWriter<W> {
             }
         }
         self.out.flush()?;
-        Ok(t)
+        Ok((t, self.out))
     }
 }
 

@@ -233,12 +233,23 @@ fn the_refresh_stays_within_bounds() {
     );
 }
 
-#[test]
-fn the_json_is_the_once_document_of_the_latest_outcomes() {
-    let doc = page_of_three().json();
+/// `/status.json` as a client reads it: its pieces, in order.
+async fn json_pieces(page: &StatusPage) -> Vec<Vec<u8>> {
+    use futures::StreamExt;
+    page.json_stream().map(|p| p.unwrap()).collect().await
+}
+
+fn parse(pieces: &[Vec<u8>]) -> serde_json::Value {
+    serde_json::from_slice(&pieces.concat()).expect("one JSON document")
+}
+
+#[tokio::test]
+async fn the_json_is_the_once_document_of_the_latest_outcomes() {
+    let doc = parse(&json_pieces(&page_of_three()).await);
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["summary"]["targets"], 3);
     assert_eq!(doc["summary"]["failing_targets"], 2);
+    assert_eq!(doc["summary"]["failed_checks"], 2);
     let names: Vec<&str> = doc["targets"]
         .as_array()
         .unwrap()
@@ -247,4 +258,57 @@ fn the_json_is_the_once_document_of_the_latest_outcomes() {
         .collect();
     assert_eq!(names, ["bad", "evil", "good"]);
     assert_eq!(doc["targets"][0]["checks"][0]["reason_code"], "bad_status");
+}
+
+#[tokio::test]
+async fn the_json_of_a_large_fleet_comes_in_pieces_that_make_the_once_document() {
+    let store = Arc::new(LatestOutcomes::new());
+    let mut outcomes = Vec::new();
+    for i in 0..150 {
+        let results = if i % 7 == 0 {
+            vec![CheckResult::fail(CheckName::Backend, "bad_status", "HTTP 503").at(ip())]
+        } else {
+            vec![CheckResult::pass(CheckName::Dns, "ok")]
+        };
+        let o = outcome(&format!("t{i:03}"), TargetSource::Config, "leaf", results);
+        store.record(&o, now());
+        outcomes.push(o);
+    }
+    let page = StatusPage::new(store, Duration::from_secs(30));
+    let pieces = json_pieces(&page).await;
+    // 64 targets, 64, then the last 22 with the document's end.
+    assert_eq!(pieces.len(), 3);
+    let names_in = |piece: &[u8]| {
+        String::from_utf8_lossy(piece)
+            .matches("\"hostname\": ")
+            .count()
+    };
+    assert_eq!(names_in(&pieces[1]), 64);
+
+    // What `--once --output json` writes of the same outcomes, in the same order.
+    let mut writer = ReportWriter::start(Vec::new(), Format::Json).unwrap();
+    for o in &outcomes {
+        writer.write(&Entry::render(o, Format::Json)).unwrap();
+    }
+    let (tally, once) = writer.finish_into().unwrap();
+    assert_eq!((tally.targets, tally.failing_targets), (150, 22));
+    let mut streamed = parse(&pieces);
+    let mut once: serde_json::Value = serde_json::from_slice(&once).unwrap();
+    for doc in [&mut streamed, &mut once] {
+        doc.as_object_mut().unwrap().remove("generated_at");
+    }
+    assert_eq!(streamed, once);
+}
+
+#[tokio::test]
+async fn the_json_of_an_empty_store_is_a_document_with_no_targets() {
+    let page = StatusPage::new(Arc::new(LatestOutcomes::new()), Duration::from_secs(30));
+    let pieces = json_pieces(&page).await;
+    assert_eq!(pieces.len(), 1);
+    let doc = parse(&pieces);
+    assert_eq!(doc["targets"], serde_json::json!([]));
+    assert_eq!(
+        (doc["ok"].clone(), doc["summary"]["targets"].clone()),
+        (true.into(), 0.into())
+    );
 }
