@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// Unique, stable name: the `target` label and the key of the target set.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// The friendly DNS name: what is resolved, sent as SNI and as the HTTP `Host`.
     pub hostname: String,
     /// TLS port (443 on an NLB listener).
@@ -245,7 +245,7 @@ impl Target {
             format!("{hostname}:{port}")
         };
         Target {
-            name,
+            name: name.into(),
             hostname,
             port,
             source,
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn an_ipv6_target_is_named_with_brackets() {
         assert_eq!(
-            Target::new("::1", 18700, TargetSource::Flag).name,
+            Target::new("::1", 18700, TargetSource::Flag).name.as_ref(),
             "[::1]:18700"
         );
     }
@@ -304,6 +304,6 @@ mod tests {
     fn new_target_normalises_hostname_and_names_itself() {
         let t = Target::new("TLS-Demo.Example.com.", 443, TargetSource::Flag);
         assert_eq!(t.hostname, "tls-demo.example.com");
-        assert_eq!(t.name, "tls-demo.example.com:443");
+        assert_eq!(&*t.name, "tls-demo.example.com:443");
     }
 }

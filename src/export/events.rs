@@ -98,7 +98,7 @@ impl EventPublisher {
         let mut posts = Vec::new();
         {
             let mut state = self.state.lock().await;
-            let name = outcome.target.name.as_str();
+            let name = &*outcome.target.name;
             for (check, status, failing) in summarise(&outcome.results) {
                 let was_failing = state
                     .failing_announced

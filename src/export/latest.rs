@@ -65,7 +65,7 @@ impl LatestOutcomes {
     pub fn record(&self, outcome: &Outcome, at: SystemTime) {
         let outcome = Arc::new(outcome.copy_to_keep());
         let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
-        let before = map.get(outcome.target.name.as_str());
+        let before = map.get(&*outcome.target.name);
         let failing_since = match (outcome.ok(), before.and_then(|b| b.failing_since)) {
             (true, _) => None,
             (false, Some(since)) => Some(since),
@@ -91,11 +91,12 @@ impl LatestOutcomes {
             failing_since,
             check_failing_since,
         };
-        // In place: a known target's name is not copied again on every probe.
-        match map.get_mut(target.name.as_str()) {
+        // In place: a known target keeps its key. The key is the target's own name, shared
+        // (with the scheduler's too), not a copy of it.
+        match map.get_mut(&*target.name) {
             Some(slot) => *slot = latest,
             None => {
-                map.insert(Arc::from(target.name.as_str()), latest);
+                map.insert(target.name.clone(), latest);
             }
         }
     }

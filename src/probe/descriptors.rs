@@ -19,10 +19,10 @@ impl super::Observation {
     /// descriptors during it.
     pub fn lacked_descriptors(&self) -> Option<String> {
         if let Some(super::DnsFailure::NoDescriptors(why)) = &self.dns.failure {
-            return Some(why.clone());
+            return Some(why.to_string());
         }
         self.endpoints.iter().find_map(|e| match &e.connect {
-            Err(super::ConnectFailure::NoDescriptors(why)) => Some(why.clone()),
+            Err(super::ConnectFailure::NoDescriptors(why)) => Some(why.to_string()),
             _ => None,
         })
     }

@@ -70,13 +70,13 @@ pub enum DnsFailure {
     /// This process ran out of file descriptors for the query's socket: edgewatch's trouble,
     /// not the name's (see [`super::descriptors`]).
     #[error("edgewatch is out of file descriptors: {0}")]
-    NoDescriptors(String),
+    NoDescriptors(Box<str>),
     /// The nameserver's port is closed: the query was refused (ICMP port unreachable).
     #[error("DNS query refused: nothing listens on the nameserver's port")]
     Refused,
     /// Another response code, or a transport error.
     #[error("DNS error: {0}")]
-    Other(String),
+    Other(Box<str>),
 }
 
 impl DnsFailure {
@@ -100,12 +100,12 @@ impl DnsFailure {
                 ResponseCode::NXDomain => DnsFailure::Nxdomain,
                 ResponseCode::ServFail => DnsFailure::Servfail,
                 ResponseCode::NoError => DnsFailure::NoAnswer,
-                other => DnsFailure::Other(format!("response code {other}")),
+                other => DnsFailure::Other(format!("response code {other}").into()),
             },
             NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::Servfail,
             NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::Nxdomain,
             NetError::Io(io) if super::descriptors::is_out_of_descriptors(io) => {
-                DnsFailure::NoDescriptors(io.to_string())
+                DnsFailure::NoDescriptors(io.to_string().into())
             }
             other => {
                 let text = other.to_string();
@@ -113,7 +113,7 @@ impl DnsFailure {
                 if text.contains("timed out") || text.contains("timeout") {
                     DnsFailure::Timeout
                 } else {
-                    DnsFailure::Other(text)
+                    DnsFailure::Other(text.into())
                 }
             }
         }

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::headers::Headers;
+use super::nonce::Nonce;
 
 /// The header carrying the probe's nonce; `edgewatch echo` answers it back.
 pub const NONCE_HEADER: &str = "x-edgewatch-nonce";
@@ -33,9 +34,9 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpObservation {
     /// The request path sent.
-    pub path: String,
+    pub path: Box<str>,
     /// The nonce sent in [`NONCE_HEADER`].
-    pub nonce: String,
+    pub nonce: Nonce,
     /// Status code, when a response head arrived.
     pub status: Option<u16>,
     /// Response headers (lowercase names), in order.
@@ -45,7 +46,7 @@ pub struct HttpObservation {
     #[serde(skip)]
     pub body: Vec<u8>,
     /// How many bytes of the body were read (at most [`MAX_BODY_BYTES`]), kept or not.
-    pub body_bytes: usize,
+    pub body_bytes: u32,
     /// Whether the body was longer than what was kept.
     pub body_truncated: bool,
     /// Why the exchange failed, when it did.
@@ -84,10 +85,10 @@ pub enum HttpFailure {
     Timeout(#[serde(serialize_with = "crate::timefmt::serialize_timeout_ms")] Duration),
     /// The connection closed before a response.
     #[error("connection closed without an HTTP response: {0}")]
-    Closed(String),
+    Closed(Box<str>),
     /// The peer's bytes are not HTTP/1.1.
     #[error("malformed HTTP response: {0}")]
-    Malformed(String),
+    Malformed(Box<str>),
     /// The probe's overall deadline passed.
     #[error("probe deadline exceeded during the HTTP request")]
     Deadline,
@@ -106,9 +107,9 @@ impl HttpFailure {
 
     fn from_hyper(err: &hyper::Error) -> Self {
         if err.is_parse() || err.is_parse_status() || err.is_parse_too_large() {
-            HttpFailure::Malformed(err.to_string())
+            HttpFailure::Malformed(err.to_string().into())
         } else {
-            HttpFailure::Closed(err.to_string())
+            HttpFailure::Closed(err.to_string().into())
         }
     }
 }
@@ -119,14 +120,12 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let started = Instant::now();
-    // A v4 UUID from the thread-local RNG: `Uuid::new_v4` asks the OS (a syscall) every probe.
-    let nonce = uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .simple()
-        .to_string();
+    let nonce = Nonce::random();
+    let mut nonce_text = uuid::Uuid::encode_buffer();
+    let nonce_text = nonce.text(&mut nonce_text);
     let mut obs = HttpObservation {
-        path: path.to_string(),
-        nonce: nonce.clone(),
+        path: path.into(),
+        nonce,
         status: None,
         headers: Headers::default(),
         body: Vec::new(),
@@ -135,13 +134,14 @@ where
         failure: None,
         duration: Duration::ZERO,
     };
-    let exchange = exchange(io, host, path, &nonce, &mut obs);
+    let exchange = exchange(io, host, path, nonce_text, &mut obs);
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => obs.failure = Some(HttpFailure::Timeout(timeout)),
         Ok(Err(failure)) => obs.failure = Some(failure),
         Ok(Ok(())) => {}
     }
-    obs.body_bytes = obs.body.len();
+    // At most MAX_BODY_BYTES (64 KiB).
+    obs.body_bytes = u32::try_from(obs.body.len()).unwrap_or(u32::MAX);
     obs.duration = started.elapsed();
     obs
 }
@@ -160,7 +160,7 @@ where
         .max_buf_size(MAX_HEAD_BYTES)
         .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
         .await
-        .map_err(|e| HttpFailure::Closed(e.to_string()))?;
+        .map_err(|e| HttpFailure::Closed(e.to_string().into()))?;
     // The connection task ends when the exchange ends or the timeout drops this future.
     let conn_task = tokio::spawn(async move {
         let _ = conn.await;
@@ -175,7 +175,9 @@ where
         .header(NONCE_HEADER, nonce)
         .header(hyper::header::CONNECTION, "close")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| HttpFailure::Malformed(format!("cannot build request for `{path}`: {e}")))?;
+        .map_err(|e| {
+            HttpFailure::Malformed(format!("cannot build request for `{path}`: {e}").into())
+        })?;
     let response = sender
         .send_request(request)
         .await

@@ -165,9 +165,9 @@ impl Prober {
                 obs.connect = Err(match err.kind() {
                     std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
                     _ if super::descriptors::is_out_of_descriptors(&err) => {
-                        ConnectFailure::NoDescriptors(err.to_string())
+                        ConnectFailure::NoDescriptors(err.to_string().into())
                     }
-                    _ => ConnectFailure::Other(err.to_string()),
+                    _ => ConnectFailure::Other(err.to_string().into()),
                 });
                 return obs;
             }

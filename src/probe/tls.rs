@@ -120,16 +120,16 @@ impl TlsObservation {
 pub enum TlsFailure {
     /// The server sent a TLS alert.
     #[error("server sent TLS alert {0}")]
-    Alert(String),
+    Alert(Box<str>),
     /// The connection was reset or closed mid-handshake.
     #[error("connection closed during the handshake: {0}")]
-    Reset(String),
+    Reset(Box<str>),
     /// The server sent something that is not TLS, or broke the protocol.
     #[error("TLS protocol error (not a TLS server?): {0}")]
-    Protocol(String),
+    Protocol(Box<str>),
     /// No common protocol version or cipher suite.
     #[error("no common TLS version or cipher suite: {0}")]
-    Incompatible(String),
+    Incompatible(Box<str>),
     /// The handshake did not finish within the TLS timeout.
     #[error("TLS handshake timed out after {0:?}")]
     Timeout(#[serde(serialize_with = "crate::timefmt::serialize_timeout_ms")] Duration),
@@ -138,10 +138,10 @@ pub enum TlsFailure {
     Deadline,
     /// The friendly name cannot be sent as SNI.
     #[error("`{0}` is not a valid TLS server name")]
-    BadServerName(String),
+    BadServerName(Box<str>),
     /// Anything else.
     #[error("TLS handshake failed: {0}")]
-    Other(String),
+    Other(Box<str>),
 }
 
 impl TlsFailure {
@@ -166,24 +166,28 @@ impl TlsFailure {
             .and_then(|e| e.downcast_ref::<rustls::Error>())
         {
             return match tls {
-                rustls::Error::AlertReceived(alert) => TlsFailure::Alert(format!("{alert:?}")),
+                rustls::Error::AlertReceived(alert) => {
+                    TlsFailure::Alert(format!("{alert:?}").into())
+                }
                 rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
-                    TlsFailure::Protocol(tls.to_string())
+                    TlsFailure::Protocol(tls.to_string().into())
                 }
                 rustls::Error::InappropriateHandshakeMessage { .. } => {
-                    TlsFailure::Protocol(tls.to_string())
+                    TlsFailure::Protocol(tls.to_string().into())
                 }
-                rustls::Error::PeerIncompatible(_) => TlsFailure::Incompatible(tls.to_string()),
-                rustls::Error::PeerMisbehaved(_) => TlsFailure::Protocol(tls.to_string()),
-                other => TlsFailure::Other(other.to_string()),
+                rustls::Error::PeerIncompatible(_) => {
+                    TlsFailure::Incompatible(tls.to_string().into())
+                }
+                rustls::Error::PeerMisbehaved(_) => TlsFailure::Protocol(tls.to_string().into()),
+                other => TlsFailure::Other(other.to_string().into()),
             };
         }
         match err.kind() {
             ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
-                TlsFailure::Reset(err.to_string())
+                TlsFailure::Reset(err.to_string().into())
             }
-            ErrorKind::InvalidData => TlsFailure::Protocol(err.to_string()),
-            _ => TlsFailure::Other(err.to_string()),
+            ErrorKind::InvalidData => TlsFailure::Protocol(err.to_string().into()),
+            _ => TlsFailure::Other(err.to_string().into()),
         }
     }
 }
@@ -218,7 +222,7 @@ pub async fn handshake(
     let name = match ServerName::try_from(server_name.to_string()) {
         Ok(n) => n,
         Err(_) => {
-            obs.failure = Some(TlsFailure::BadServerName(server_name.to_string()));
+            obs.failure = Some(TlsFailure::BadServerName(server_name.to_string().into()));
             return (obs, None);
         }
     };

@@ -261,7 +261,7 @@ fn shipped_example_config_is_valid_and_documents_every_section() {
     let settings = config::load(Some(Path::new("config/edgewatch.yaml")), &[]).unwrap();
     assert_eq!(settings.targets.len(), 1);
     let t = &settings.targets[0];
-    assert_eq!(t.name, "tls-demo");
+    assert_eq!(&*t.name, "tls-demo");
     assert_eq!(t.backend.path, "/healthz");
     assert_eq!(t.lb_hostnames.len(), 1);
     let text = std::fs::read_to_string("config/edgewatch.yaml").unwrap();
@@ -292,7 +292,7 @@ fn defaults_apply_when_the_file_is_empty() {
     assert_eq!(s.interval.as_secs(), 30);
     assert_eq!(s.min_days_left, 14);
     assert_eq!(s.listen.to_string(), "0.0.0.0:9815");
-    assert_eq!(s.targets[0].name, "a.example.com:443");
+    assert_eq!(&*s.targets[0].name, "a.example.com:443");
     assert_eq!(s.targets[0].backend.expect_status.to_string(), "200-399");
 }
 

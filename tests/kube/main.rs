@@ -143,7 +143,7 @@ impl Drop for Discovery {
 
 /// Target names, in order; asserts there are no duplicates.
 pub fn target_names(ts: &[Target]) -> Vec<String> {
-    let names: Vec<String> = ts.iter().map(|t| t.name.clone()).collect();
+    let names: Vec<String> = ts.iter().map(|t| t.name.to_string()).collect();
     let mut dedup = names.clone();
     dedup.sort();
     dedup.dedup();

@@ -166,7 +166,7 @@ fn judge_endpoint(
         Err((code, why)) => return CheckResult::fail(check, code, why).at(at),
     };
     if let Some(echoed) = &seen.nonce
-        && echoed.as_deref() != Some(http.nonce.as_str())
+        && !echoed.as_deref().is_some_and(|e| http.nonce.is(e))
     {
         return CheckResult::fail(
             check,

@@ -10,7 +10,7 @@ use crate::probe::egress::EgressError;
 use crate::probe::headers::Headers;
 use crate::probe::{DnsObservation, HttpObservation};
 
-const NONCE: &str = "3f2a9c0d";
+const NONCE: &str = "3f2a9c0d3f2a9c0d3f2a9c0d3f2a9c0d";
 const ADDR: &str = "10.0.0.7:443";
 
 fn target(spec: ClientIpSpec) -> Target {
@@ -22,11 +22,11 @@ fn target(spec: ClientIpSpec) -> Target {
 fn http(body: &str, headers: &[(&str, &str)]) -> HttpObservation {
     HttpObservation {
         path: "/".into(),
-        nonce: NONCE.into(),
+        nonce: crate::probe::nonce::Nonce::parse(NONCE).unwrap(),
         status: Some(200),
         headers: Headers::new(headers.iter().copied()),
         body: body.as_bytes().to_vec(),
-        body_bytes: body.len(),
+        body_bytes: body.len() as u32,
         body_truncated: false,
         failure: None,
         duration: Duration::ZERO,

@@ -31,8 +31,8 @@ fn every_probe_failure_kind_is_a_listed_code() {
         ConnectFailure::Refused,
         ConnectFailure::Timeout(Duration::ZERO),
         ConnectFailure::Deadline,
-        ConnectFailure::NoDescriptors(s()),
-        ConnectFailure::Other(s()),
+        ConnectFailure::NoDescriptors(s().into()),
+        ConnectFailure::Other(s().into()),
     ] {
         assert!(
             is_listed(CheckName::TlsHandshake, Status::Fail, f.as_str()),
@@ -40,14 +40,14 @@ fn every_probe_failure_kind_is_a_listed_code() {
         );
     }
     for f in [
-        TlsFailure::Alert(s()),
-        TlsFailure::Reset(s()),
-        TlsFailure::Protocol(s()),
-        TlsFailure::Incompatible(s()),
+        TlsFailure::Alert(s().into()),
+        TlsFailure::Reset(s().into()),
+        TlsFailure::Protocol(s().into()),
+        TlsFailure::Incompatible(s().into()),
         TlsFailure::Timeout(Duration::ZERO),
         TlsFailure::Deadline,
-        TlsFailure::BadServerName(s()),
-        TlsFailure::Other(s()),
+        TlsFailure::BadServerName(s().into()),
+        TlsFailure::Other(s().into()),
     ] {
         assert!(
             is_listed(CheckName::TlsHandshake, Status::Fail, f.as_str()),
@@ -59,15 +59,15 @@ fn every_probe_failure_kind_is_a_listed_code() {
         DnsFailure::Servfail,
         DnsFailure::NoAnswer,
         DnsFailure::Timeout,
-        DnsFailure::NoDescriptors(s()),
-        DnsFailure::Other(s()),
+        DnsFailure::NoDescriptors(s().into()),
+        DnsFailure::Other(s().into()),
     ] {
         assert!(is_listed(CheckName::Dns, Status::Fail, f.as_str()), "{f:?}");
     }
     for f in [
         HttpFailure::Timeout(Duration::ZERO),
-        HttpFailure::Closed(s()),
-        HttpFailure::Malformed(s()),
+        HttpFailure::Closed(s().into()),
+        HttpFailure::Malformed(s().into()),
         HttpFailure::Deadline,
     ] {
         assert!(

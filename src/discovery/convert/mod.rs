@@ -154,7 +154,7 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
             let mut t = template.clone();
             t.hostname = host.clone();
             t.port = *port;
-            t.name = format!("{namespace}/{service}/{host}:{port}");
+            t.name = format!("{namespace}/{service}/{host}:{port}").into();
             targets.push(t);
         }
     }

@@ -31,7 +31,7 @@ fn targets(svc: &Service) -> Vec<Target> {
 }
 
 fn names(ts: &[Target]) -> Vec<&str> {
-    ts.iter().map(|t| t.name.as_str()).collect()
+    ts.iter().map(|t| &*t.name).collect()
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn edgewatch_ports_overrides_ssl_ports_by_name() {
 #[test]
 fn no_friendly_name_probes_the_load_balancer_and_says_so() {
     let ts = targets(&with(reference(), EXTERNAL_DNS_HOSTNAME, None));
-    assert_eq!(ts[0].name, format!("dev/myapp/{LB}:443"));
+    assert_eq!(*ts[0].name, *format!("dev/myapp/{LB}:443"));
     assert_eq!(ts[0].hostname, LB);
     assert!(ts[0].notes[0].contains("probing the load balancer hostname itself"));
     assert!(ts[0].config_problems.is_empty());
@@ -184,7 +184,7 @@ fn empty_status_is_not_provisioned_rather_than_a_dns_failure() {
         "{why}"
     );
     assert!(ts[0].lb_hostnames.is_empty());
-    assert_eq!(ts[0].name, "dev/myapp/tls-demo.example.com:443");
+    assert_eq!(&*ts[0].name, "dev/myapp/tls-demo.example.com:443");
 }
 
 #[test]

@@ -125,7 +125,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
         if name.trim().is_empty() {
             return Err(at(".name")(SpecError::EmptyName));
         }
-        target.name = name.clone();
+        target.name = name.as_str().into();
     }
     target.backend = defaults.clone();
     if let Some(p) = entry.path.as_ref().or(spec_path.as_ref()) {
@@ -271,10 +271,7 @@ fn expected_certs(e: &ExpectedCertEntry) -> Result<Vec<ExpectedCert>, EntryError
 /// The first target name used twice, if any.
 pub fn first_duplicate(targets: &[Target]) -> Option<&str> {
     let mut seen = HashSet::new();
-    targets
-        .iter()
-        .map(|t| t.name.as_str())
-        .find(|n| !seen.insert(*n))
+    targets.iter().map(|t| &*t.name).find(|n| !seen.insert(*n))
 }
 
 #[cfg(test)]

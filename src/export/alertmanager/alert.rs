@@ -75,7 +75,7 @@ pub fn firing(
     let mut labels = BTreeMap::new();
     let pairs = [
         ("alertname", ALERT_NAME),
-        ("target", target.name.as_str()),
+        ("target", &*target.name),
         ("namespace", target.source.namespace()),
         ("service", target.source.service()),
         ("address", address.as_str()),

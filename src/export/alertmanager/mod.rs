@@ -119,7 +119,7 @@ impl Notifier {
         let mut batch = Vec::new();
         {
             let mut all = self.active.lock().unwrap_or_else(|p| p.into_inner());
-            let mut before = all.remove(name).unwrap_or_default();
+            let mut before = all.remove(&**name).unwrap_or_default();
             let mut after = HashMap::new();
             for r in outcome.results.iter().filter(|r| r.status == Status::Fail) {
                 let key = (r.check, r.address);
@@ -144,7 +144,7 @@ impl Notifier {
             }
             batch.extend(before.values().map(|a| self.resolved(a, now)));
             if !after.is_empty() {
-                all.insert(name.clone(), after);
+                all.insert(name.to_string(), after);
             }
         }
         self.post(&batch).await;

@@ -7,7 +7,7 @@ use crate::discovery::target::{Target, TargetSource};
 
 fn outcome(name: &str, results: Vec<CheckResult>) -> Outcome {
     let mut target = Target::new("app.example.test", 443, TargetSource::Config);
-    target.name = name.to_string();
+    target.name = name.into();
     Outcome {
         target: Arc::new(target),
         observation: None,
@@ -78,7 +78,7 @@ fn remove_drops_the_target_and_snapshot_is_sorted_by_name() {
     let names: Vec<String> = store
         .snapshot()
         .iter()
-        .map(|l| l.outcome.target.name.clone())
+        .map(|l| l.outcome.target.name.to_string())
         .collect();
     assert_eq!(names, ["a", "b"]);
 }
@@ -99,10 +99,10 @@ fn answered(name: &str, body: Vec<u8>) -> Outcome {
         tls: None,
         http: Some(HttpObservation {
             path: "/".into(),
-            nonce: "n".into(),
+            nonce: crate::probe::nonce::Nonce::random(),
             status: Some(200),
             headers: Default::default(),
-            body_bytes: body.len(),
+            body_bytes: body.len() as u32,
             body,
             body_truncated: true,
             failure: None,
@@ -131,7 +131,7 @@ fn the_store_keeps_of_a_body_only_what_reports_show_and_they_read_the_same() {
     };
     assert_eq!(http(&kept).body.len(), PREVIEW_BYTES);
     assert!(http(&kept).body.capacity() <= PREVIEW_BYTES);
-    assert_eq!(http(&kept).body_bytes, MAX_BODY_BYTES);
+    assert_eq!(http(&kept).body_bytes as usize, MAX_BODY_BYTES);
     assert_eq!(
         http(&probed).body.len(),
         MAX_BODY_BYTES,

@@ -40,7 +40,7 @@ impl Serialize for TargetJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (o, t) = (self.0, &self.0.target);
         let mut m = s.serialize_map(Some(11))?;
-        m.serialize_entry("name", &t.name)?;
+        m.serialize_entry("name", &*t.name)?;
         m.serialize_entry("hostname", &t.hostname)?;
         m.serialize_entry("port", &t.port)?;
         m.serialize_entry("source", &Source(t))?;

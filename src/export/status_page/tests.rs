@@ -33,7 +33,7 @@ fn cert(cn: &str, days: i64) -> CertificateDer<'static> {
 
 fn outcome(name: &str, source: TargetSource, leaf_cn: &str, results: Vec<CheckResult>) -> Outcome {
     let mut target = Target::new(format!("{name}.example.test"), 443, source);
-    target.name = name.to_string();
+    target.name = name.into();
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let mut obs =
         Observation::from_dns(now(), DnsObservation::answered(&target.hostname, vec![ip]));

@@ -107,7 +107,8 @@ impl Scheduler {
         let interval = interval_of(&target, self.shared.interval);
         let now = Instant::now();
         let due = first_due(now, interval, first);
-        let name: Arc<str> = Arc::from(target.name.as_str());
+        // The target's own name: one copy for the target, the timer queue and the status store.
+        let name: Arc<str> = target.name.clone();
         let key = self
             .queue
             .insert_at(name.clone(), slot(due, self.shared.epoch, interval));

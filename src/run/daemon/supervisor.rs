@@ -30,7 +30,7 @@ pub struct Supervisor {
     shard: Option<ShardHook>,
     /// Every target's name at the last reconcile, owned or not (to tell a handover from a new
     /// or deleted target).
-    known: HashSet<String>,
+    known: HashSet<Arc<str>>,
     /// Whether the last reconcile had a membership (the first one is no handover).
     had_membership: bool,
 }
@@ -124,7 +124,7 @@ impl Supervisor {
 
     /// Makes the scheduled targets match the union of every source's targets.
     async fn reconcile(&mut self) {
-        let mut wanted: HashMap<String, Arc<Target>> = HashMap::new();
+        let mut wanted: HashMap<Arc<str>, Arc<Target>> = HashMap::new();
         for (source, targets) in &self.by_source {
             for t in targets {
                 if wanted.contains_key(&t.name) {
@@ -134,7 +134,7 @@ impl Supervisor {
                 wanted.insert(t.name.clone(), t.clone());
             }
         }
-        let all: HashSet<String> = match &self.shard {
+        let all: HashSet<Arc<str>> = match &self.shard {
             Some(_) => wanted.keys().cloned().collect(),
             None => HashSet::new(),
         };
@@ -150,7 +150,7 @@ impl Supervisor {
             }
         }
         let mut moved = [0u64; 2];
-        let gone: Vec<String> = self
+        let gone: Vec<Arc<str>> = self
             .scheduler
             .targets()
             .filter(|t| !wanted.contains_key(&t.name))
@@ -194,7 +194,11 @@ impl Supervisor {
                 .with_label_values(&["released"])
                 .inc_by(moved[1]);
             m.owned.set(self.scheduler.len() as i64);
-            let mut owned: Vec<String> = self.scheduler.targets().map(|t| t.name.clone()).collect();
+            let mut owned: Vec<String> = self
+                .scheduler
+                .targets()
+                .map(|t| t.name.to_string())
+                .collect();
             owned.sort_unstable();
             shard.status.update(|s| s.owned = owned);
             self.known = all;

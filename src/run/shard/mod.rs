@@ -73,7 +73,7 @@ pub fn target_key(t: &Target) -> String {
         TargetSource::Kubernetes { namespace, service } => {
             format!("{namespace}/{service}/{}:{}", t.hostname, t.port)
         }
-        TargetSource::Config | TargetSource::Flag => t.name.clone(),
+        TargetSource::Config | TargetSource::Flag => t.name.to_string(),
     }
 }
 
