@@ -4,7 +4,9 @@
 //! `Vec<CheckResult>` a target's verdicts were 18 × 48 bytes plus one allocation per reason
 //! that says something of this probe: about 1.3 KB. Packed, a verdict is 12 bytes; the
 //! probe's own reason texts share one buffer, its addresses one table, and a fixed sentence
-//! (most passes and skips) is a number in a process-wide table of the judges' literals.
+//! (most passes and skips) is a number in a process-wide table of the judges' literals, and a
+//! text that says something of the listener, certificate or backend (which every target behind
+//! them says alike) is a number in a process-wide, counted table of such texts ([`shared`]).
 //! Readers get [`Verdict`] views, in report order.
 
 use std::borrow::Cow;
@@ -16,6 +18,8 @@ use std::sync::RwLock;
 use serde::Serialize;
 
 use super::{CheckName, CheckResult, Status, reasons};
+
+mod shared;
 
 /// One packed verdict: 12 bytes.
 #[derive(Clone, Copy)]
@@ -43,8 +47,9 @@ impl Packed {
 
 const NO_ADDRESS: u16 = u16::MAX;
 
-/// Where a verdict's reason is: a span of the list's own text, or (`len` = [`FIXED_SENTENCE`])
-/// a fixed sentence's place in [`FIXED`]. Two numbers, not an enum: 6 bytes, not 12.
+/// Where a verdict's reason is: a span of the list's own text, a fixed sentence's place in
+/// [`FIXED`] (`len` = [`FIXED_SENTENCE`]) or a shared text's number ([`SHARED_TEXT`]). Two
+/// numbers, not an enum: 6 bytes, not 12.
 #[derive(Clone, Copy)]
 struct ReasonRef {
     start: u32,
@@ -54,6 +59,12 @@ struct ReasonRef {
 /// A reason's length that marks a fixed sentence (a probe's own text is never that long: a
 /// longer one is kept as [`TOO_LONG`]).
 const FIXED_SENTENCE: u16 = u16::MAX;
+
+/// A reason's length that marks a shared text: `start` is its number in [`shared`].
+const SHARED_TEXT: u16 = u16::MAX - 1;
+
+/// The longest text shared: a longer one (a quoted body, a long list) is this target's own.
+const MAX_SHARED_LEN: usize = 256;
 
 impl ReasonRef {
     fn fixed(i: u32) -> Self {
@@ -66,6 +77,18 @@ impl ReasonRef {
     /// The fixed sentence's place in [`FIXED`], when it is one.
     fn fixed_index(self) -> Option<u32> {
         (self.len == FIXED_SENTENCE).then_some(self.start)
+    }
+
+    fn shared(id: u32) -> Self {
+        ReasonRef {
+            start: id,
+            len: SHARED_TEXT,
+        }
+    }
+
+    /// The shared text's number, when it is one.
+    fn shared_index(self) -> Option<u32> {
+        (self.len == SHARED_TEXT).then_some(self.start)
     }
 }
 
@@ -110,8 +133,9 @@ fn fixed_text(i: u32) -> &'static str {
         .unwrap_or("")
 }
 
-/// A probe's verdicts, in report order, packed (see the module's doc).
-#[derive(Clone, Default)]
+/// A probe's verdicts, in report order, packed (see the module's doc). A copy counts one more
+/// use of each shared text it names, a drop one fewer.
+#[derive(Default)]
 pub struct Verdicts {
     items: Box<[Packed]>,
     text: Box<str>,
@@ -183,6 +207,30 @@ impl Verdicts {
     pub fn to_results(&self) -> Vec<CheckResult> {
         self.iter().map(|v| v.to_result()).collect()
     }
+
+    /// The numbers of the shared texts this list uses.
+    fn shared_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.items.iter().filter_map(|p| p.reason().shared_index())
+    }
+}
+
+impl Clone for Verdicts {
+    fn clone(&self) -> Self {
+        shared::retain(self.shared_ids());
+        Verdicts {
+            items: self.items.clone(),
+            text: self.text.clone(),
+            addresses: self.addresses.clone(),
+        }
+    }
+}
+
+impl Drop for Verdicts {
+    fn drop(&mut self) {
+        if self.shared_ids().next().is_some() {
+            shared::release(self.shared_ids());
+        }
+    }
 }
 
 /// Equal when every verdict says the same (a fixed sentence is compared by its text).
@@ -233,16 +281,31 @@ fn address_index(addresses: &mut Vec<IpAddr>, address: IpAddr) -> u16 {
     u16::try_from(i).unwrap_or(NO_ADDRESS)
 }
 
-/// Where `reason` goes: a literal into the process's table, a probe's own text into `text`.
+/// Where `reason` goes: a literal into the process's table, a text many targets say alike
+/// into the shared table, any other text of the probe's own into `text`.
 fn pack_reason(text: &mut String, reason: &CheckResult) -> ReasonRef {
-    let fixed = match reason.reason {
-        Cow::Borrowed(literal) => fixed_index(literal),
+    let kept = match reason.reason {
+        Cow::Borrowed(literal) => fixed_index(literal).map(ReasonRef::fixed),
+        Cow::Owned(ref own) if said_alike(reason.check) && own.len() <= MAX_SHARED_LEN => {
+            shared::share(own).map(ReasonRef::shared)
+        }
         Cow::Owned(_) => None,
     };
-    match fixed {
-        Some(i) => ReasonRef::fixed(i),
-        None => pack_own(text, &reason.reason),
-    }
+    kept.unwrap_or_else(|| pack_own(text, &reason.reason))
+}
+
+/// Whether a check's own texts are about the listener, certificate or backend (said alike by
+/// every target behind them), not about the target's own name.
+fn said_alike(check: CheckName) -> bool {
+    !matches!(
+        check,
+        CheckName::Config
+            | CheckName::LbProvisioned
+            | CheckName::Dns
+            | CheckName::DnsAlias
+            | CheckName::DnsRecord
+            | CheckName::Hostname
+    )
 }
 
 /// `own` appended to `text`, and where it is there.
@@ -250,9 +313,7 @@ fn pack_own(text: &mut String, own: &str) -> ReasonRef {
     let fits = u32::try_from(text.len())
         .ok()
         .zip(u16::try_from(own.len()).ok())
-        .filter(|(start, len)| {
-            *len != FIXED_SENTENCE && start.checked_add(u32::from(*len)).is_some()
-        });
+        .filter(|(start, len)| *len < SHARED_TEXT && start.checked_add(u32::from(*len)).is_some());
     let Some((start, len)) = fits else {
         return ReasonRef::fixed(fixed_index(TOO_LONG).unwrap_or(u32::MAX));
     };
@@ -280,13 +341,16 @@ pub struct Verdict<'a> {
 
 impl<'a> Verdict<'a> {
     /// Human-readable reason, naming the culprit.
-    pub fn reason(&self) -> &'a str {
+    pub fn reason(&self) -> Cow<'a, str> {
         if let Some(i) = self.reason.fixed_index() {
-            return fixed_text(i);
+            return Cow::Borrowed(fixed_text(i));
+        }
+        if let Some(id) = self.reason.shared_index() {
+            return Cow::Owned(shared::text(id).to_string());
         }
         let start = self.reason.start as usize;
         let end = start + usize::from(self.reason.len);
-        self.list.text.get(start..end).unwrap_or("")
+        Cow::Borrowed(self.list.text.get(start..end).unwrap_or(""))
     }
 
     /// Stable short reason code (bounded set per check; a metric label value).
@@ -298,7 +362,7 @@ impl<'a> Verdict<'a> {
     pub fn to_result(&self) -> CheckResult {
         let reason = match self.reason.fixed_index() {
             Some(i) => Cow::Borrowed(fixed_text(i)),
-            None => Cow::Owned(self.reason().to_owned()),
+            None => Cow::Owned(self.reason().into_owned()),
         };
         CheckResult {
             check: self.check,
@@ -317,7 +381,7 @@ impl Serialize for Verdict<'_> {
         m.serialize_entry("check", &self.check)?;
         m.serialize_entry("status", &self.status)?;
         m.serialize_entry("reason_code", self.reason_code())?;
-        m.serialize_entry("reason", self.reason())?;
+        m.serialize_entry("reason", &*self.reason())?;
         if let Some(address) = &self.address {
             m.serialize_entry("address", address)?;
         }

@@ -201,7 +201,7 @@ fn failing_target(out: &mut String, l: &Latest, now: SystemTime) {
              <td class=\"reason\"><code>{}</code> {}</td><td>{for_}</td></tr>",
             r.check,
             r.reason_code(),
-            escape(r.reason()),
+            escape(&r.reason()),
         );
     }
     out.push_str("</table>\n");
