@@ -327,7 +327,7 @@ mod tests {
 
     fn target(expected: Vec<ExpectedCert>) -> Target {
         let mut t = Target::new("tls-demo.example.com", 443, TargetSource::Flag);
-        t.expected_certs = expected;
+        t.expected_certs = expected.into();
         t
     }
 

@@ -150,14 +150,14 @@ mod tests {
 
     fn observation(dns: DnsObservation, lb_dns: Vec<DnsObservation>) -> Observation {
         Observation {
-            lb_dns,
+            lb_dns: lb_dns.into(),
             ..Observation::from_dns(SystemTime::UNIX_EPOCH, dns)
         }
     }
 
     fn target_with_lb() -> Target {
         let mut t = Target::new("tls-demo.example.com", 443, TargetSource::Flag);
-        t.lb_hostnames = vec![LB.into()];
+        t.lb_hostnames = vec![LB.into()].into();
         t
     }
 

@@ -2,6 +2,7 @@
 //! and classify failures (NXDOMAIN, SERVFAIL, no answer, timeout) without judging them.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
@@ -25,8 +26,9 @@ pub struct DnsObservation {
     pub cname_chain: Vec<String>,
     /// A and AAAA answers, deduplicated, in answer order.
     pub addresses: Vec<IpAddr>,
-    /// The nameservers asked (`ip:port`); empty for an address literal or when unknown.
-    pub nameservers: Vec<SocketAddr>,
+    /// The nameservers asked (`ip:port`); empty for an address literal or when unknown. Shared
+    /// with the prober (and so by every observation it makes): the list is the resolver's.
+    pub nameservers: Arc<[SocketAddr]>,
     /// Why resolution failed, when it did.
     pub failure: Option<DnsFailure>,
     /// Time taken.
@@ -44,7 +46,7 @@ impl DnsObservation {
             name: name.to_string(),
             cname_chain: Vec::new(),
             addresses,
-            nameservers: Vec::new(),
+            nameservers: Arc::from([]),
             failure: None,
             duration: Duration::ZERO,
         }
@@ -212,7 +214,7 @@ fn push_unique_addr(list: &mut Vec<SocketAddr>, addr: SocketAddr) {
 /// it, and a successful one is kept in it (see [`super::dns_memo`]).
 pub async fn resolve(
     resolver: &TokioResolver,
-    nameservers: &[SocketAddr],
+    nameservers: &Arc<[SocketAddr]>,
     name: &str,
     memo: Option<&AnswerMemo>,
 ) -> DnsObservation {
@@ -222,7 +224,7 @@ pub async fn resolve(
             name: name.to_string(),
             cname_chain: answer.cname_chain,
             addresses: answer.addresses,
-            nameservers: nameservers.to_vec(),
+            nameservers: nameservers.clone(),
             failure: None,
             duration: started.elapsed(),
         };
@@ -233,7 +235,7 @@ pub async fn resolve(
             name: name.to_string(),
             cname_chain: Vec::new(),
             addresses: vec![ip],
-            nameservers: Vec::new(),
+            nameservers: Arc::from([]),
             failure: None,
             duration: started.elapsed(),
         };
@@ -262,7 +264,7 @@ pub async fn resolve(
         name: name.to_string(),
         cname_chain: Vec::new(),
         addresses: Vec::new(),
-        nameservers: nameservers.to_vec(),
+        nameservers: nameservers.clone(),
         failure: None,
         duration,
     };

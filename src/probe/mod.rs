@@ -26,12 +26,17 @@ pub mod warm;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+use thin_vec::ThinVec;
+
 pub use dns::{DnsFailure, DnsObservation};
 pub use http::{HttpFailure, HttpObservation};
 pub use run::{ProbeSettings, Prober};
 pub use tls::{TlsFailure, TlsObservation};
 
-/// Everything one probe of one target saw.
+/// Everything one probe of one target saw. The status store keeps one per target: the lists
+/// most targets leave empty (load balancer names, ACM, TLS scans) are `ThinVec`s, 8 bytes
+/// each, which keeps an `Outcome` in the allocator's 320-byte class (a compile-time assertion
+/// below).
 #[derive(Debug, Clone)]
 pub struct Observation {
     /// Wall-clock time the probe started.
@@ -39,7 +44,7 @@ pub struct Observation {
     /// Resolution of the friendly name.
     pub dns: DnsObservation,
     /// Resolution of each expected load balancer hostname (for `dns_alias`).
-    pub lb_dns: Vec<DnsObservation>,
+    pub lb_dns: ThinVec<DnsObservation>,
     /// One entry per resolved address, in resolution order.
     pub endpoints: Vec<EndpointObservation>,
     /// Whether the overall deadline cut the probe short.
@@ -47,7 +52,7 @@ pub struct Observation {
     /// Wall time of the whole probe.
     pub duration: Duration,
     /// What ACM says of each expected ACM certificate (filled by the ACM lookup when enabled).
-    pub acm: Vec<AcmObservation>,
+    pub acm: ThinVec<AcmObservation>,
     /// The prober's own egress IP, when known (for `client_ip`).
     pub egress_ip: Option<Result<IpAddr, Box<egress::EgressError>>>,
     /// What elbv2 and Route 53 say of the target's load balancer and record (AWS enricher;
@@ -56,7 +61,7 @@ pub struct Observation {
     pub aws: Option<Box<aws::AwsObservation>>,
     /// The last finished TLS scan of each address (filled by the TLS scan enricher; an address
     /// not scanned yet has none).
-    pub tls_scans: Vec<std::sync::Arc<tls_scan::TlsScan>>,
+    pub tls_scans: ThinVec<std::sync::Arc<tls_scan::TlsScan>>,
 }
 
 impl Observation {
@@ -65,14 +70,14 @@ impl Observation {
         Observation {
             started_at,
             dns,
-            lb_dns: Vec::new(),
+            lb_dns: ThinVec::new(),
             endpoints: Vec::new(),
             deadline_exceeded: false,
             duration: Duration::ZERO,
-            acm: Vec::new(),
+            acm: ThinVec::new(),
             egress_ip: None,
             aws: None,
-            tls_scans: Vec::new(),
+            tls_scans: ThinVec::new(),
         }
     }
 }

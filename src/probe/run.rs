@@ -116,7 +116,7 @@ impl Prober {
         .await;
 
         Observation {
-            lb_dns,
+            lb_dns: lb_dns.into(),
             endpoints,
             deadline_exceeded: Instant::now() >= deadline,
             duration: started.elapsed(),
@@ -134,7 +134,7 @@ impl Prober {
                 name: name.to_string(),
                 cname_chain: Vec::new(),
                 addresses: Vec::new(),
-                nameservers: self.nameservers.to_vec(),
+                nameservers: self.nameservers.clone(),
                 failure: Some(dns::DnsFailure::Timeout),
                 duration: started.elapsed(),
             },

@@ -161,7 +161,7 @@ async fn acm_disabled_in_the_config_adds_nothing_and_says_so() {
     let server = pki::serve(&cert).await;
     let addr = server.addr();
     let mut target = Target::new(addr.ip().to_string(), addr.port(), TargetSource::Flag);
-    target.expected_certs = vec![ExpectedCert::AcmArn(unknown_arn("us-east-2"))];
+    target.expected_certs = vec![ExpectedCert::AcmArn(unknown_arn("us-east-2"))].into();
     let engine = Engine::new(settings.engine())
         .expect("engine")
         .with_enricher(Arc::new(enricher));

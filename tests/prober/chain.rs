@@ -169,7 +169,7 @@ async fn leaf_sent_without_its_intermediate_fails_as_missing_intermediate() {
 async fn cert_expected_passes_when_the_served_leaf_matches_the_sha256_pin() {
     let leaf = PKI.good(&[NAME]);
     let mut t = target(NAME, 0);
-    t.expected_certs = vec![ExpectedCert::Sha256(leaf.sha256())];
+    t.expected_certs = vec![ExpectedCert::Sha256(leaf.sha256())].into();
     let outcome = probe_single_with(t, &leaf, Reply::ok(), fast_settings()).await;
     assert_check(&outcome, CheckName::CertExpected, Status::Pass, "ok");
 }
@@ -179,7 +179,7 @@ async fn cert_expected_fails_as_mismatch_naming_both_fingerprints_for_another_le
     let served = PKI.good(&[NAME]);
     let pinned = PKI.good(&[NAME]);
     let mut t = target(NAME, 0);
-    t.expected_certs = vec![ExpectedCert::Sha256(pinned.sha256())];
+    t.expected_certs = vec![ExpectedCert::Sha256(pinned.sha256())].into();
     let outcome = probe_single_with(t, &served, Reply::ok(), fast_settings()).await;
     assert_check(&outcome, CheckName::CertExpected, Status::Fail, "mismatch");
     let reason = &only(&outcome, CheckName::CertExpected).reason;

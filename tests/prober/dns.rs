@@ -75,7 +75,7 @@ async fn cname_chain_is_recorded_in_order_and_dns_alias_passes_through_it() {
         .cname(MIDDLE, LB)
         .a(LB, &[LOCALHOST]);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![format!("dualstack.{LB}.")];
+    t.lb_hostnames = vec![format!("dualstack.{LB}.")].into();
     let outcome = probe_zone(t, zone, fast_settings()).await;
     let obs = outcome.observation.as_ref().unwrap();
     assert_eq!(
@@ -96,7 +96,7 @@ async fn alias_a_record_with_the_load_balancers_address_set_passes_dns_alias() {
     let addrs = [LOCALHOST, Ipv4Addr::new(127, 0, 0, 2)];
     let zone = Zone::new().a(FRIENDLY, &addrs).a(LB, &[addrs[1], addrs[0]]);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![LB.to_string()];
+    t.lb_hostnames = vec![LB.to_string()].into();
     // Only the DNS verdicts matter here: 127.0.0.2 has no server (its handshake fails).
     let outcome = probe_zone(t, zone, fast_settings()).await;
     assert!(
@@ -125,7 +125,7 @@ async fn dns_alias_fails_as_wrong_target_naming_both_sides_when_addresses_differ
         .a(FRIENDLY, &[LOCALHOST])
         .a(LB, &[Ipv4Addr::new(127, 0, 0, 9)]);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![LB.to_string()];
+    t.lb_hostnames = vec![LB.to_string()].into();
     let outcome = probe_zone(t, zone, fast_settings()).await;
     assert_eq!(
         status_code(&outcome, CheckName::DnsAlias),
@@ -141,7 +141,7 @@ async fn dns_alias_fails_as_wrong_target_naming_both_sides_when_addresses_differ
 async fn unknown_name_fails_dns_as_nxdomain_and_probes_no_address() {
     let zone = Zone::new().a("other.example.test", &[LOCALHOST]);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![LB.to_string()];
+    t.lb_hostnames = vec![LB.to_string()].into();
     let outcome = probe_zone(t, zone, fast_settings()).await;
     assert_eq!(
         status_code(&outcome, CheckName::Dns),
@@ -223,14 +223,14 @@ async fn closed_nameserver_port_fails_dns_as_refused_naming_the_nameserver() {
         )
     );
     let obs = outcome.observation.as_ref().unwrap();
-    assert_eq!(obs.dns.nameservers, vec![closed]);
+    assert_eq!(*obs.dns.nameservers, [closed]);
 }
 
 #[tokio::test]
 async fn dangling_cname_fails_dns_as_nxdomain_naming_the_name_that_does_not_exist() {
     let zone = Zone::new().cname(FRIENDLY, MIDDLE).cname(MIDDLE, LB);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![LB.to_string()];
+    t.lb_hostnames = vec![LB.to_string()].into();
     let outcome = probe_zone(t, zone, fast_settings()).await;
     let obs = outcome.observation.as_ref().unwrap();
     assert_eq!(
@@ -255,7 +255,7 @@ async fn cname_left_at_a_deleted_load_balancer_fails_dns_alias_naming_old_and_ex
     const OLD_LB: &str = "k8s-dev-myapp-9999.elb.us-east-2.amazonaws.com";
     let zone = Zone::new().cname(FRIENDLY, OLD_LB).a(LB, &[LOCALHOST]);
     let mut t = target(FRIENDLY, 0);
-    t.lb_hostnames = vec![LB.to_string()];
+    t.lb_hostnames = vec![LB.to_string()].into();
     let outcome = probe_zone(t, zone, fast_settings()).await;
     assert_eq!(
         status_code(&outcome, CheckName::Dns),

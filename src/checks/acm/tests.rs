@@ -36,7 +36,7 @@ fn target(arns: &[&str]) -> Target {
 fn observation(acm: Vec<AcmObservation>) -> Observation {
     let dns = DnsObservation::answered("shop.example.com", vec![]);
     Observation {
-        acm,
+        acm: acm.into(),
         ..Observation::from_dns(SystemTime::UNIX_EPOCH, dns)
     }
 }

@@ -26,7 +26,7 @@ fn target() -> Target {
         service: "web".into(),
     };
     let mut t = Target::new("app.example.com", 443, source);
-    t.lb_hostnames = vec![LB_DNS.into()];
+    t.lb_hostnames = vec![LB_DNS.into()].into();
     t.tls_policy = Some(POLICY.into());
     t.lb_intent = Some(Box::new(LbIntent {
         stack: "dev/web".into(),
@@ -335,7 +335,7 @@ fn a_static_target_is_judged_on_what_it_names() {
     // No Service: the load balancer by lb_hostname, the listener on the target's port, no
     // attribute expectations, no policy unless configured.
     let mut t = Target::new("app.example.com", 443, TargetSource::Config);
-    t.lb_hostnames = vec![LB_DNS.into()];
+    t.lb_hostnames = vec![LB_DNS.into()].into();
     let obs = found(|f| details(f).listeners[0].ssl_policy = Some("anything".into()));
     for r in judge(&t, &obs) {
         assert_eq!(r.status, Status::Pass, "{r:?}");

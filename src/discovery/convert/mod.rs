@@ -171,9 +171,9 @@ fn template(
     source: TargetSource,
 ) -> Target {
     let mut t = Target::new("", 0, source);
-    t.lb_hostnames = lb_hostnames;
+    t.lb_hostnames = lb_hostnames.into();
     t.not_ready = not_ready;
-    t.notes = notes;
+    t.notes = notes.into();
     t.backend = defaults.clone();
     for arn in r.list(SSL_CERT) {
         match check_acm_arn(arn) {
@@ -225,7 +225,7 @@ fn template(
             Err(m) => r.problem(SSL_POLICY, m),
         }
     }
-    t.config_problems = std::mem::take(&mut r.problems);
+    t.config_problems = std::mem::take(&mut r.problems).into();
     t
 }
 

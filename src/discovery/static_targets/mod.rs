@@ -149,7 +149,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
         target.interval = Some(i);
     }
     if let Some(e) = &entry.expected_cert {
-        target.expected_certs = expected_certs(e)?;
+        target.expected_certs = expected_certs(e)?.into();
     }
     if let Some(mode) = &entry.client_ip {
         target.client_ip = parse_client_ip(mode).map_err(at(".client_ip"))?;

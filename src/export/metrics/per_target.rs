@@ -423,7 +423,7 @@ mod tests {
                 name: name.into(),
                 cname_chain: vec![],
                 addresses: vec![address.ip()],
-                nameservers: vec![],
+                nameservers: Arc::from([]),
                 failure: None,
                 duration: Duration::from_millis(500),
             },

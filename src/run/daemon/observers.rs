@@ -136,7 +136,7 @@ mod tests {
                 name: "a.example.test".into(),
                 cname_chain: vec![],
                 addresses: vec![addr.ip()],
-                nameservers: vec![],
+                nameservers: Arc::from([]),
                 failure: None,
                 duration: Duration::ZERO,
             },
