@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 use std::time::Duration;
 
 use thin_vec::ThinVec;
@@ -14,7 +15,7 @@ use thin_vec::ThinVec;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// Unique, stable name: the `target` label and the key of the target set.
-    pub name: std::sync::Arc<str>,
+    pub name: Arc<str>,
     /// The friendly DNS name: what is resolved, sent as SNI and as the HTTP `Host`.
     pub hostname: String,
     /// TLS port (443 on an NLB listener).
@@ -251,12 +252,12 @@ impl Target {
             hostname,
             port,
             source,
-            lb_hostnames: Vec::new().into(),
-            expected_certs: Vec::new().into(),
+            lb_hostnames: ThinVec::new(),
+            expected_certs: ThinVec::new(),
             backend: BackendSpec::default(),
             interval: None,
-            config_problems: Vec::new().into(),
-            notes: Vec::new().into(),
+            config_problems: ThinVec::new(),
+            notes: ThinVec::new(),
             not_ready: None,
             client_ip: ClientIpSpec::Auto,
             expected_identity: None,

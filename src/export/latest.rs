@@ -124,15 +124,6 @@ impl LatestOutcomes {
         all
     }
 
-    /// Every target's latest outcome, sorted by name; the lock is held only to share them.
-    pub fn outcomes(&self) -> Vec<Arc<Outcome>> {
-        let map = self.by_name.read().unwrap_or_else(|p| p.into_inner());
-        let mut named: Vec<(&Arc<str>, Arc<Outcome>)> =
-            map.iter().map(|(n, l)| (n, l.outcome.clone())).collect();
-        named.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        named.into_iter().map(|(_, o)| o).collect()
-    }
-
     /// Every target's latest outcome with the time it was recorded, sorted by name: what a
     /// scrape writes its per-target series from. The lock is held only to share the outcomes.
     pub fn rows(&self) -> Vec<Row> {

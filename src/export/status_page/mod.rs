@@ -8,10 +8,9 @@
 pub mod html;
 mod render;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-use std::convert::Infallible;
 
 use crate::checks::CheckName;
 use crate::export::latest::LatestOutcomes;
@@ -91,7 +90,13 @@ impl StatusPage {
     pub fn json_stream(
         &self,
     ) -> impl futures::Stream<Item = Result<Vec<u8>, Infallible>> + Send + 'static {
-        let outcomes = self.store.outcomes().into_iter();
+        let outcomes: Vec<_> = self
+            .store
+            .snapshot()
+            .into_iter()
+            .map(|l| l.outcome)
+            .collect();
+        let outcomes = outcomes.into_iter();
         // Writing to memory cannot fail.
         let writer = ReportWriter::start(Vec::new(), Format::Json).ok();
         futures::stream::unfold((outcomes, writer), |(mut outcomes, writer)| async move {
