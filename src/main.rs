@@ -37,6 +37,23 @@ fn return_freed_memory_soon() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ONCE_PURGE_DELAY_MS) }
 }
 
+/// Turns transparent huge pages off for this process (an operator's `MIMALLOC_ALLOW_THP` wins).
+///
+/// The daemon keeps every target's state for as long as it runs, and its heap is sparse: each
+/// probe frees what the last one of its target kept. With THP (mimalloc asks for it), the kernel
+/// backs and collapses such memory in 2 MiB pages, and RSS creeps up with pages barely used:
+/// at 100,000 targets every 2 minutes, 265 MiB after a scrape with THP and 250 without (156
+/// MiB of it in huge pages). CPU per probe at 10,000 targets did not move (0.588 and 0.642 ms
+/// without, 0.625 and 0.598 with: within this VM's noise).
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: PR_SET_THP_DISABLE takes integers and sets a flag of this process, which
+        // applies to its existing mappings too. On failure (an old kernel), THP stays as it was.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+}
+
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // An operator's MIMALLOC_PURGE_DELAY (read by mimalloc itself) wins.
@@ -49,6 +66,9 @@ fn main() -> ExitCode {
     // the daemon runs. SIGTERM/SIGINT keep their default until then: during startup they stop
     // the process at once, which is what they ask for.
     let daemon = cli.command.is_none() && !cli.probe.once && !cli.probe.check_config;
+    if daemon {
+        no_transparent_huge_pages();
+    }
     let early = daemon.then(app::daemon_runtime).and_then(Result::ok);
     init_logging(cli.probe.log_format);
     // Before anything opens sockets: the probes (and echo's connections) get every descriptor
@@ -199,6 +219,17 @@ mod tests {
             .and_then(|v| v.parse().ok())
             .unwrap();
         pages * 4096
+    }
+
+    #[test]
+    fn the_daemon_turns_transparent_huge_pages_off() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return; // the operator's choice stands (and is not what this test checks)
+        }
+        no_transparent_huge_pages();
+        // SAFETY: PR_GET_THP_DISABLE takes integers and returns the flag.
+        let flag = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        assert_eq!(flag, 1, "THP disabled for the process");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use edgewatch::checks::Status;
+use edgewatch::discovery::target::Target;
 use edgewatch::export::metrics::Metrics;
 use edgewatch::run::daemon::Observers;
 use edgewatch::run::daemon::internal::InternalErrors;
@@ -41,11 +43,14 @@ pub fn config(
     yaml
 }
 
-/// Measures `count` probes of the config's first target through edgewatch's daemon path.
+/// Measures `count` probes through edgewatch's daemon path, of the config's targets in turn (one
+/// target, probed again and again, in the loop's own config; the daemon's names, in turn, in
+/// the fleet loop's: the same work with as many names, answers and outcomes as the daemon's).
 pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> Round {
     let settings =
         edgewatch::run::settings::load(Some(config), &[]).expect("bench config is valid");
-    let target = Arc::new(settings.targets[0].clone());
+    let targets: Arc<[Arc<Target>]> = settings.targets.iter().cloned().map(Arc::new).collect();
+    let next = Arc::new(AtomicUsize::new(0));
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::new(&registry));
     // The daemon's engine (every enricher; off unless the settings turn it on) and its sink:
@@ -59,7 +64,8 @@ pub async fn run(config: &Path, concurrency: usize, warmup: u64, count: u64) -> 
         latest,
     ));
     load::measure(concurrency, warmup, count, move || {
-        let (engine, observers, target) = (engine.clone(), observers.clone(), target.clone());
+        let i = next.fetch_add(1, Ordering::Relaxed) % targets.len();
+        let (engine, observers, target) = (engine.clone(), observers.clone(), targets[i].clone());
         async move {
             let outcome = Arc::new(engine.run(target).await);
             observers.observe(&outcome).await;

@@ -312,6 +312,17 @@ async fn drive(o: Options) {
         (name, path)
     })
     .collect();
+    // The loop again over the 10,000-target daemon's names, each in turn (as many as the
+    // endpoints serve, up to that: a self-check's few), after a warm-up that probes each once,
+    // as the daemon's first pass does.
+    let fleet_names = max_names.min(10_000);
+    let fleet = (fleet_names > 0).then(|| {
+        let path = dir.join("probe-fleet.yaml");
+        let hosts: Vec<String> = (0..fleet_names).map(server::name_of).collect();
+        let yaml = edgewatch::config(&dir, &ep, &hosts, "30s", o.concurrency, "127.0.0.1:0", true);
+        std::fs::write(&path, yaml).expect("write config");
+        path
+    });
     if o.hold {
         hold(&dir, &ep, &configs);
         return;
@@ -342,6 +353,11 @@ async fn drive(o: Options) {
         table.add(report::FLOOR, run_role(core, &floor_args));
         for (name, path) in &configs {
             table.add(name, run_role(core, &loop_args(path)));
+        }
+        if let Some(path) = &fleet {
+            let mut args = loop_args(path);
+            args[3] = (warmup.parse::<usize>().unwrap_or(0) + fleet_names).to_string();
+            table.add(report::LOOP_FLEET, run_role(core, &args));
         }
         let r = bb.round(o.concurrency, o.probes / 10 + 2, o.probes).await;
         table.add(report::BLACKBOX, r);

@@ -42,7 +42,7 @@ struct State {
     /// costs nothing here, and a probe looks its target up by name without copying it.
     failing_announced: HashMap<String, Vec<CheckName>>,
     /// When an Event was last posted per (namespace, service, check).
-    posted: HashMap<(String, String, CheckName), Instant>,
+    posted: HashMap<(Box<str>, Box<str>, CheckName), Instant>,
     /// Whether the last post failed (to log a failing API once per streak).
     failing: bool,
 }

@@ -159,10 +159,10 @@ fn build(file: ConfigFile, origin: &str, flag_targets: &[String]) -> Result<Sett
     };
     let backend = BackendSpec {
         path: match &file.backend.path {
-            Some(p) => {
-                static_targets::check_path(p).map_err(|e| err("backend.path", e.to_string()))?
-            }
-            None => "/".to_string(),
+            Some(p) => static_targets::check_path(p)
+                .map_err(|e| err("backend.path", e.to_string()))?
+                .into(),
+            None => "/".into(),
         },
         expect_status: match &file.backend.expect_status {
             Some(s) => StatusRanges::parse(s).map_err(|m| err("backend.expect_status", m))?,

@@ -262,7 +262,7 @@ fn shipped_example_config_is_valid_and_documents_every_section() {
     assert_eq!(settings.targets.len(), 1);
     let t = &settings.targets[0];
     assert_eq!(&*t.name, "tls-demo");
-    assert_eq!(t.backend.path, "/healthz");
+    assert_eq!(&*t.backend.path, "/healthz");
     assert_eq!(t.lb_hostnames.len(), 1);
     let text = std::fs::read_to_string("config/edgewatch.yaml").unwrap();
     for section in [

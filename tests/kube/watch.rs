@@ -32,7 +32,7 @@ async fn services_added_changed_and_deleted_apply_live() {
     api.apply(&changed);
     let ts = d.wait_for(&[MYAPP, shop], SOON).await;
     assert_eq!(
-        ts[0].backend.path, "/healthz",
+        &*ts[0].backend.path, "/healthz",
         "the annotation change reached the target"
     );
 

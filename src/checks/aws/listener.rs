@@ -26,8 +26,9 @@ fn expected(target: &Target) -> Expected {
             policy: Some(
                 target
                     .tls_policy
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_string()),
+                    .as_deref()
+                    .unwrap_or(DEFAULT_SSL_POLICY)
+                    .to_string(),
             ),
         },
         None => Expected {
@@ -40,7 +41,7 @@ fn expected(target: &Target) -> Expected {
                     _ => None,
                 })
                 .collect(),
-            policy: target.tls_policy.clone(),
+            policy: target.tls_policy.as_deref().map(str::to_string),
         },
     }
 }

@@ -78,7 +78,7 @@ fn service(policy: Option<&str>) -> Target {
         service: "web".into(),
     };
     let mut t = Target::new("shop.example.com", 443, source);
-    t.tls_policy = policy.map(str::to_string);
+    t.tls_policy = policy.map(Into::into);
     t
 }
 

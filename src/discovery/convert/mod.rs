@@ -111,14 +111,14 @@ pub fn service_to_targets(svc: &Service, defaults: &BackendSpec) -> Option<Vec<T
         .unwrap_or_else(|| "default".into());
     let service = svc.metadata.name.clone().unwrap_or_default();
     let source = TargetSource::Kubernetes {
-        namespace: namespace.clone(),
-        service: service.clone(),
+        namespace: namespace.as_str().into(),
+        service: service.as_str().into(),
     };
 
     let lb_hostnames = lb_hostnames(svc);
     let not_ready = (r.is_load_balancer() && lb_hostnames.is_empty()).then(|| {
         "load balancer not provisioned yet: the Service's status.loadBalancer.ingress is empty"
-            .to_string()
+            .into()
     });
     let (hosts, notes) = hostnames(&mut r, &lb_hostnames, &namespace, &service);
     let ports = tls_ports(&mut r, has_cert, true);
@@ -166,7 +166,7 @@ fn template(
     r: &mut Reading<'_>,
     defaults: &BackendSpec,
     lb_hostnames: Vec<String>,
-    not_ready: Option<String>,
+    not_ready: Option<Box<str>>,
     notes: Vec<String>,
     source: TargetSource,
 ) -> Target {
@@ -197,7 +197,7 @@ fn template(
     }
     if let Some(p) = r.annotation(PATH) {
         match check_path(p.trim()) {
-            Ok(p) => t.backend.path = p,
+            Ok(p) => t.backend.path = p.into(),
             Err(m) => r.problem(PATH, m),
         }
     }
@@ -221,7 +221,7 @@ fn template(
     }
     if let Some(policy) = r.annotation(SSL_POLICY).filter(|p| !p.trim().is_empty()) {
         match check_tls_policy(policy) {
-            Ok(p) => t.tls_policy = Some(p),
+            Ok(p) => t.tls_policy = Some(p.into()),
             Err(m) => r.problem(SSL_POLICY, m),
         }
     }

@@ -210,7 +210,7 @@ fn overrides_are_read() {
     svc = with(svc, EXPECTED_SHA256, Some(&pin));
     svc = with(svc, SSL_CERT, Some(&format!("{ARN}, {ARN}2")));
     let t = &targets(&svc)[0];
-    assert_eq!(t.backend.path, "/healthz");
+    assert_eq!(&*t.backend.path, "/healthz");
     assert_eq!(t.backend.expect_status.to_string(), "200-299,301");
     assert_eq!(t.interval, Some(Duration::from_secs(120)));
     assert_eq!(t.client_ip, ClientIpSpec::JsonPointer("/origin".into()));

@@ -106,7 +106,7 @@ pub fn from_flag(spec: &str, defaults: &BackendSpec) -> Result<Target, SpecError
     let mut target = Target::new(host, port.unwrap_or(443), TargetSource::Flag);
     target.backend = defaults.clone();
     if let Some(p) = path {
-        target.backend.path = check_path(&p)?;
+        target.backend.path = check_path(&p)?.into();
     }
     Ok(target)
 }
@@ -129,7 +129,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
     }
     target.backend = defaults.clone();
     if let Some(p) = entry.path.as_ref().or(spec_path.as_ref()) {
-        target.backend.path = check_path(p).map_err(at(".path"))?;
+        target.backend.path = check_path(p).map_err(at(".path"))?.into();
     }
     if let Some(s) = &entry.expect_status {
         target.backend.expect_status = StatusRanges::parse(s)
@@ -159,7 +159,7 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
         target.expected_identity = Some(pattern.as_str().into());
     }
     if let Some(policy) = &entry.tls_policy {
-        target.tls_policy = Some(check_tls_policy(policy).map_err(at(".tls_policy"))?);
+        target.tls_policy = Some(check_tls_policy(policy).map_err(at(".tls_policy"))?.into());
     }
     Ok(target)
 }
@@ -170,11 +170,9 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, SpecError> {
         None if mode.trim() == "auto" => Ok(ClientIpSpec::Auto),
         None if mode.trim() == "off" => Ok(ClientIpSpec::Off),
         None if mode.trim() == "echo" => Ok(ClientIpSpec::Echo),
-        Some(("json_pointer", p)) if p.starts_with('/') => {
-            Ok(ClientIpSpec::JsonPointer(p.to_string()))
-        }
+        Some(("json_pointer", p)) if p.starts_with('/') => Ok(ClientIpSpec::JsonPointer(p.into())),
         Some(("header", h)) if !h.trim().is_empty() => {
-            Ok(ClientIpSpec::Header(h.trim().to_ascii_lowercase()))
+            Ok(ClientIpSpec::Header(h.trim().to_ascii_lowercase().into()))
         }
         _ => Err(SpecError::ClientIp(mode.to_string())),
     }

@@ -30,12 +30,12 @@ fn failing_since_is_the_first_failure_and_survives_later_failing_probes() {
         &outcome("a", vec![CheckResult::pass(CheckName::Dns, "ok")]),
         at(100),
     );
-    assert_eq!(store.snapshot()[0].failing_since, None);
+    assert_eq!(store.snapshot()[0].failing_since(), None);
     store.record(&outcome("a", vec![failing_backend()]), at(200));
     store.record(&outcome("a", vec![failing_backend()]), at(300));
     let latest = &store.snapshot()[0];
-    assert_eq!(latest.failing_since, Some(at(200)));
-    assert_eq!(latest.probed_at, at(300));
+    assert_eq!(latest.failing_since(), Some(at(200)));
+    assert_eq!(latest.probed_at(), at(300));
     let ip = "127.0.0.1".parse().ok();
     assert_eq!(latest.check_since(CheckName::Backend, ip), Some(at(200)));
 }
@@ -48,10 +48,10 @@ fn a_passing_probe_clears_the_failure_and_the_next_failure_starts_afresh() {
         &outcome("a", vec![CheckResult::pass(CheckName::Backend, "ok")]),
         at(200),
     );
-    assert_eq!(store.snapshot()[0].failing_since, None);
-    assert!(store.snapshot()[0].check_failing_since.is_empty());
+    assert_eq!(store.snapshot()[0].failing_since(), None);
+    assert!(store.snapshot()[0].no_check_failing());
     store.record(&outcome("a", vec![failing_backend()]), at(300));
-    assert_eq!(store.snapshot()[0].failing_since, Some(at(300)));
+    assert_eq!(store.snapshot()[0].failing_since(), Some(at(300)));
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_check_that_starts_failing_later_gets_its_own_since() {
     let expiry = CheckResult::fail(CheckName::CertExpiry, "expiring", "3 days left");
     store.record(&outcome("a", vec![failing_backend(), expiry]), at(200));
     let latest = &store.snapshot()[0];
-    assert_eq!(latest.failing_since, Some(at(100)));
+    assert_eq!(latest.failing_since(), Some(at(100)));
     assert_eq!(
         latest.check_since(CheckName::CertExpiry, None),
         Some(at(200))
@@ -147,4 +147,25 @@ fn the_store_keeps_of_a_body_only_what_reports_show_and_they_read_the_same() {
     // A short body is kept whole.
     store.record(&answered("small", b"ok\n".to_vec()), at(1));
     assert_eq!(http(&store.last("small").unwrap()).body, b"ok\n");
+}
+
+#[test]
+fn instants_read_back_to_the_nanosecond() {
+    let now = SystemTime::now();
+    let precise = UNIX_EPOCH + Duration::new(1_796_000_000, 123_456_789);
+    for t in [now, precise, at(1), UNIX_EPOCH] {
+        assert_eq!(Stamp::new(t).time(), t);
+    }
+    // A clock set before 1970 reads as the epoch rather than failing.
+    assert_eq!(
+        Stamp::new(UNIX_EPOCH - Duration::from_secs(5)).time(),
+        UNIX_EPOCH
+    );
+
+    let store = LatestOutcomes::new();
+    store.record(&outcome("a", vec![failing_backend()]), precise);
+    let latest = &store.snapshot()[0];
+    assert_eq!(latest.probed_at(), precise);
+    assert_eq!(latest.failing_since(), Some(precise));
+    assert!(latest.recorded_at() >= now);
 }

@@ -35,7 +35,8 @@ pub fn page(all: &[Latest], filter: &Filter, now: SystemTime, refresh: Duration)
     let mut failing = failing;
     // Longest-failing first: the oldest problem is the one that has hurt longest.
     failing.sort_by(|a, b| {
-        (a.failing_since, &a.outcome.target.name).cmp(&(b.failing_since, &b.outcome.target.name))
+        (a.failing_since(), &a.outcome.target.name)
+            .cmp(&(b.failing_since(), &b.outcome.target.name))
     });
 
     let mut out = String::with_capacity(8192 + shown.len() * 512);
@@ -179,9 +180,9 @@ fn failing_target(out: &mut String, l: &Latest, now: SystemTime) {
         port = t.port,
         origin = origin(l),
         for_ = l
-            .failing_since
+            .failing_since()
             .map_or_else(|| "?".to_string(), |s| ago_element(now, s)),
-        last = ago_element(now, l.probed_at),
+        last = ago_element(now, l.probed_at()),
     );
     out.push_str("<table class=\"checks\"><tr><th>check</th><th>address</th><th>reason</th><th>failing for</th></tr>\n");
     for r in l
@@ -287,7 +288,7 @@ fn passing_table(out: &mut String, passing: &[&Latest], now: SystemTime) {
             t.port,
             origin(l),
             subjects.join("<br>"),
-            ago_element(now, l.probed_at),
+            ago_element(now, l.probed_at()),
             name = escape(&t.name),
         );
     }
