@@ -201,3 +201,28 @@ async fn check_config_with_nothing_to_check_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// The daemon turns transparent huge pages off for itself (its long-lived, sparse heap was
+/// backed in 2 MiB pages barely used); the kernel shows the flag in `/proc/<pid>/status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_without_transparent_huge_pages() {
+    let listen = free_listen();
+    // A closed port on loopback: the probe fails, the daemon runs on.
+    let child = Command::new(BIN)
+        .args(["--target", "127.0.0.1:9", "--listen", &listen.to_string()])
+        .env_remove("MIMALLOC_ALLOW_THP")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().expect("the daemon runs");
+    let _daemon = Daemon(child);
+    metrics_until(listen, "the daemon's /metrics", |_| true).await;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let thp = status
+        .lines()
+        .find(|l| l.starts_with("THP_enabled:"))
+        .expect("the kernel shows THP_enabled (Linux 5.0 and later)");
+    assert_eq!(thp.split_whitespace().nth(1), Some("0"), "{thp}");
+}
