@@ -339,25 +339,28 @@ async fn drive(o: Options) {
         warmup.clone(),
         n.clone(),
     ];
-    let loop_args = |path: &Path| -> Vec<String> {
+    let loop_args = |path: &Path, warmup: &str| -> Vec<String> {
         vec![
             "edgewatch".into(),
             path.display().to_string(),
             c.clone(),
-            warmup.clone(),
+            warmup.to_string(),
             n.clone(),
         ]
     };
+    // The fleet loop warms up as the others do, and probes each of its names once besides.
+    let fleet_warmup = (warmup.parse::<usize>().unwrap_or(0) + fleet_names).to_string();
     let mut table = report::Table::default();
     for round in 1..=o.rounds {
         table.add(report::FLOOR, run_role(core, &floor_args));
         for (name, path) in &configs {
-            table.add(name, run_role(core, &loop_args(path)));
+            table.add(name, run_role(core, &loop_args(path, &warmup)));
         }
         if let Some(path) = &fleet {
-            let mut args = loop_args(path);
-            args[3] = (warmup.parse::<usize>().unwrap_or(0) + fleet_names).to_string();
-            table.add(report::LOOP_FLEET, run_role(core, &args));
+            table.add(
+                report::LOOP_FLEET,
+                run_role(core, &loop_args(path, &fleet_warmup)),
+            );
         }
         let r = bb.round(o.concurrency, o.probes / 10 + 2, o.probes).await;
         table.add(report::BLACKBOX, r);
@@ -372,7 +375,7 @@ async fn drive(o: Options) {
         if let Some(c) = run_traced(&dir, core, &floor_args) {
             table.syscalls.insert(report::FLOOR.into(), per(c));
         }
-        if let Some(c) = run_traced(&dir, core, &loop_args(&configs[0].1)) {
+        if let Some(c) = run_traced(&dir, core, &loop_args(&configs[0].1, &warmup)) {
             table.syscalls.insert(report::LOOP.into(), per(c));
         }
         let traced = syscalls::attach(&bb.pid(), &dir.join("strace-blackbox.txt"));

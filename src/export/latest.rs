@@ -56,11 +56,6 @@ impl Latest {
         self.failing_since.map(Stamp::time)
     }
 
-    /// Whether no check is failing at any address.
-    pub fn no_check_failing(&self) -> bool {
-        self.check_failing_since.is_empty()
-    }
-
     /// Since when `key` has been failing, if it is.
     pub fn check_since(&self, check: CheckName, address: Option<IpAddr>) -> Option<SystemTime> {
         since(&self.check_failing_since, &(check, address))

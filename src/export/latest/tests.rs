@@ -49,7 +49,7 @@ fn a_passing_probe_clears_the_failure_and_the_next_failure_starts_afresh() {
         at(200),
     );
     assert_eq!(store.snapshot()[0].failing_since(), None);
-    assert!(store.snapshot()[0].no_check_failing());
+    assert!(store.snapshot()[0].check_failing_since.is_empty());
     store.record(&outcome("a", vec![failing_backend()]), at(300));
     assert_eq!(store.snapshot()[0].failing_since(), Some(at(300)));
 }
