@@ -16,6 +16,7 @@ mod edgewatch;
 mod floor;
 mod load;
 mod once;
+mod paired;
 mod pki;
 mod procfs;
 mod report;
@@ -51,6 +52,9 @@ pub struct Options {
     pub scale: Vec<(usize, Duration)>,
     /// Target counts of the `--once` runs (each in text and JSON; empty: none).
     pub once: Vec<usize>,
+    /// Rounds of the loop and of `--once` (both formats), each paired with a window of the
+    /// daemon with as many targets, for the scale runs that have a `--once` count.
+    pub pair_cycles: usize,
     /// Target counts of the hosted daemon runs that count allocations (empty: none).
     pub host: Vec<usize>,
     /// How long strace watches each daemon (none: no syscall counts).
@@ -118,6 +122,7 @@ fn parse_options() -> Options {
         concurrency: num("--concurrency", 8) as usize,
         scale,
         once: counts("--once-targets", vec![10_000]),
+        pair_cycles: num("--pair-cycles", if full { 3 } else { 1 }) as usize,
         host: counts("--host-scale", vec![10_000]),
         strace_window: match value("--strace-window").as_deref() {
             Some("none") => None,
@@ -399,7 +404,16 @@ async fn drive(o: Options) {
             window: o.window,
             strace_window: o.strace_window,
         };
-        let mut r = scale::run(&dir, &ep, bin, n, timing, core).await;
+        // The loop and `--once` each paired with a daemon window, where `--once` runs at this
+        // scale: the ratios of the goals, with the VM's drift paired out.
+        let pairing = (o.once.contains(&n) && o.pair_cycles > 0).then(|| paired::Plan {
+            cycles: o.pair_cycles,
+            settle: Duration::from_millis(if o.full { 4000 } else { 500 }),
+            window: Duration::from_secs(if o.full { 10 } else { 1 }),
+            loop_args: loop_args(&configs[0].1, &warmup),
+            once: true,
+        });
+        let mut r = scale::run(&dir, &ep, bin, n, timing, core, pairing.as_ref()).await;
         assert!(
             r.probes > 0,
             "the daemon with {n} targets completed no probe in the window"
@@ -424,8 +438,14 @@ async fn drive(o: Options) {
         let _ = std::io::stdout().flush();
         results.push(r);
     }
-    let mut once_runs = Vec::new();
+    let mut once_runs: Vec<_> = results
+        .iter()
+        .flat_map(|r| r.paired.once.iter().cloned())
+        .collect();
     for &n in &o.once {
+        if once_runs.iter().any(|r| r.targets == n) {
+            continue;
+        }
         for format in ["text", "json"] {
             let r = once::run(&dir, &ep, bin, n, format, core);
             assert_eq!(

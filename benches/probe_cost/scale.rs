@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::paired::{self, Paired};
 use crate::procfs;
 use crate::server::{Endpoints, name_of};
 use crate::{edgewatch, pinned, syscalls};
@@ -56,6 +57,8 @@ pub struct ScaleResult {
     pub syscalls: Option<(f64, Vec<(String, u64)>)>,
     /// Allocations per probe, from the same daemon hosted in the bench (`None`: not run).
     pub allocs_per_probe: Option<f64>,
+    /// Daemon windows paired with runs of the loop and `--once` (empty: not paired).
+    pub paired: Paired,
 }
 
 struct Daemon(Child);
@@ -105,7 +108,8 @@ pub struct Timing {
     pub strace_window: Option<Duration>,
 }
 
-/// Runs the daemon with `n` targets; measures one `window` after one `interval` of warm-up.
+/// Runs the daemon with `n` targets; measures one `window` after one `interval` of warm-up,
+/// then (last: stopping the daemon makes its probes late) the windows `pairing` asks for.
 pub async fn run(
     dir: &Path,
     ep: &Endpoints,
@@ -113,6 +117,7 @@ pub async fn run(
     n: usize,
     timing: Timing,
     core: Option<&str>,
+    pairing: Option<&paired::Plan>,
 ) -> ScaleResult {
     let Timing {
         interval,
@@ -160,6 +165,13 @@ pub async fn run(
         }
         None => None,
     };
+    let paired = match pairing {
+        Some(plan) => {
+            let at = paired::Bench { dir, ep, bin, core };
+            paired::run(&pid, &listen, n, plan, &at).await
+        }
+        None => Paired::default(),
+    };
     ScaleResult {
         targets: n,
         interval_s: interval.as_secs_f64(),
@@ -179,6 +191,7 @@ pub async fn run(
         switches_per_probe: (sw1 - sw0) as f64 / probes.max(1) as f64,
         syscalls,
         allocs_per_probe: None,
+        paired,
     }
 }
 
