@@ -411,7 +411,6 @@ async fn drive(o: Options) {
             settle: Duration::from_millis(if o.full { 4000 } else { 500 }),
             window: Duration::from_secs(if o.full { 10 } else { 1 }),
             loop_args: loop_args(&configs[0].1, &warmup),
-            once: true,
         });
         let mut r = scale::run(&dir, &ep, bin, n, timing, core, pairing.as_ref()).await;
         assert!(

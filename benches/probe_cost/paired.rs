@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::once::{self, OnceResult};
-use crate::procfs::{self, median};
+use crate::procfs::{self, median, range};
 use crate::scale::Scrape;
 use crate::server::Endpoints;
 
@@ -23,6 +23,10 @@ pub enum Partner {
     /// `--once` over as many targets as the daemon has, in this format.
     Once(&'static str),
 }
+
+/// Each cycle's partners, in order: a loop round, then `--once` over the daemon's targets in
+/// each format.
+pub const PARTNERS: [Partner; 3] = [Partner::Loop, Partner::Once("text"), Partner::Once("json")];
 
 /// One partner's run and the daemon window right after it.
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +50,6 @@ pub struct Plan {
     pub window: Duration,
     /// The in-process loop's role arguments.
     pub loop_args: Vec<String>,
-    /// `--once` runs over the daemon's targets, both formats.
-    pub once: bool,
 }
 
 /// Where the partners run and what they probe.
@@ -87,8 +89,7 @@ impl Paired {
             .filter(|p| p.partner == partner)
             .map(|p| if daemon { p.daemon_ms } else { p.partner_ms })
             .collect();
-        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = v.iter().copied().fold(0.0, f64::max);
+        let (lo, hi) = range(&v);
         (!v.is_empty()).then_some((lo, hi, v.len()))
     }
 }
@@ -97,12 +98,8 @@ impl Paired {
 /// metrics on `listen`), each followed by a daemon window.
 pub async fn run(pid: &str, listen: &str, targets: usize, plan: &Plan, at: &Bench<'_>) -> Paired {
     let mut out = Paired::default();
-    let mut partners = vec![Partner::Loop];
-    if plan.once {
-        partners.extend([Partner::Once("text"), Partner::Once("json")]);
-    }
     for _ in 0..plan.cycles {
-        for &partner in &partners {
+        for partner in PARTNERS {
             let stopped = Stopped::new(pid);
             let partner_ms = match partner {
                 Partner::Loop => {

@@ -94,6 +94,13 @@ impl Round {
     }
 }
 
+/// The lowest and highest of `values` ((inf, 0) when empty).
+pub fn range(values: &[f64]) -> (f64, f64) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    (lo, hi)
+}
+
 /// The median of `values` (0 when empty).
 pub fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::once::OnceResult;
-use crate::paired::Partner;
-use crate::procfs::{Round, median};
+use crate::paired::{PARTNERS, Partner};
+use crate::procfs::{Round, median, range};
 use crate::scale::ScaleResult;
 use crate::verdict::{Bound, Goal};
 
@@ -63,8 +63,7 @@ impl Table {
 
     fn row(&self, tool: &str, rounds: &[Round]) -> Row {
         let cpu: Vec<f64> = rounds.iter().map(Round::cpu_ms_per_probe).collect();
-        let lo = cpu.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = cpu.iter().copied().fold(0.0, f64::max);
+        let (lo, hi) = range(&cpu);
         let per = |f: fn(&Round) -> Option<u64>| {
             let v: Vec<f64> = rounds.iter().filter_map(|r| r.per_probe(f(r))).collect();
             (!v.is_empty()).then(|| median(v))
@@ -141,7 +140,7 @@ impl Run<'_> {
             });
         }
         for r in self.scale {
-            for partner in [Partner::Loop, Partner::Once("text"), Partner::Once("json")] {
+            for partner in PARTNERS {
                 let Some((lo, hi, k)) = r.paired.spread(partner, true) else {
                     continue;
                 };
@@ -242,23 +241,18 @@ impl Run<'_> {
                 bound: Bound::AtLeast(2.5),
                 missing: "a tool did not run",
             },
-            match d10k.and_then(|d| d.paired.medians(Partner::Loop)) {
-                Some((lp, dm)) => Goal {
-                    what: format!(
-                        "daemon at 10,000 targets / in-process loop (medians of {} paired \
-                         samples)",
-                        paired_count(d10k, Partner::Loop)
-                    ),
-                    figure: Some(dm / lp),
-                    bound: Bound::AtMost(1.15),
-                    missing: NO_10K,
+            Goal {
+                what: paired_label(
+                    "daemon at 10,000 targets / in-process loop".into(),
+                    d10k,
+                    Partner::Loop,
+                ),
+                figure: match d10k.and_then(|d| d.paired.medians(Partner::Loop)) {
+                    Some((lp, dm)) => Some(dm / lp),
+                    None => d10k.map(|d| d.cpu_ms_per_probe / ew),
                 },
-                None => Goal {
-                    what: "daemon at 10,000 targets / in-process loop".into(),
-                    figure: d10k.map(|d| d.cpu_ms_per_probe / ew),
-                    bound: Bound::AtMost(1.15),
-                    missing: NO_10K,
-                },
+                bound: Bound::AtMost(1.15),
+                missing: NO_10K,
             },
             Goal {
                 what: "daemon at 10,000 targets / floor".into(),
@@ -308,26 +302,21 @@ impl Run<'_> {
                 missing: NO_ONCE,
             });
             let once = Partner::Once(format);
-            goals.push(match d10k.and_then(|d| d.paired.medians(once)) {
-                Some((om, dm)) => Goal {
-                    what: format!(
-                        "--once at 10,000 targets ({format}) / daemon at 10,000 (CPU; medians \
-                         of {} paired samples)",
-                        paired_count(d10k, once)
-                    ),
-                    figure: Some(om / dm),
-                    bound: Bound::AtMost(1.1),
-                    missing: "no 10,000-target --once or daemon run",
-                },
-                None => Goal {
-                    what: format!("--once at 10,000 targets ({format}) / daemon at 10,000 (CPU)"),
-                    figure: runs
+            goals.push(Goal {
+                what: paired_label(
+                    format!("--once at 10,000 targets ({format}) / daemon at 10,000 (CPU)"),
+                    d10k,
+                    once,
+                ),
+                figure: match d10k.and_then(|d| d.paired.medians(once)) {
+                    Some((om, dm)) => Some(om / dm),
+                    None => runs
                         .first()
                         .zip(d10k)
                         .map(|(o, d)| o.cpu_ms_per_probe() / d.cpu_ms_per_probe),
-                    bound: Bound::AtMost(1.1),
-                    missing: "no 10,000-target --once or daemon run",
                 },
+                bound: Bound::AtMost(1.1),
+                missing: "no 10,000-target --once or daemon run",
             });
         }
         let mut out = crate::verdict::render(&goals, self.measured);
@@ -413,22 +402,24 @@ pub fn idle(idle_cpu_s: f64, idle_window: Duration) -> String {
     )
 }
 
-/// How many pairs of `partner` the daemon run has.
-fn paired_count(d: Option<&ScaleResult>, partner: Partner) -> usize {
-    d.map_or(0, |d| {
+/// `what`, and when the daemon run paired `partner`, from how many pairs its figure is.
+fn paired_label(what: String, d: Option<&ScaleResult>, partner: Partner) -> String {
+    match d.map_or(0, |d| {
         d.paired
             .pairs
             .iter()
             .filter(|p| p.partner == partner)
             .count()
-    })
+    }) {
+        0 => what,
+        n => format!("{what} (medians of {n} paired samples)"),
+    }
 }
 
 /// One row for the `--once` runs over `runs[0].targets` in one format: medians, highest RSS.
 fn once_row(runs: &[&OnceResult]) -> Row {
     let cpu: Vec<f64> = runs.iter().map(|o| o.cpu_ms_per_probe()).collect();
-    let lo = cpu.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = cpu.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = range(&cpu);
     let kernel = median(runs.iter().map(|o| o.sys_s / o.cpu_s.max(1e-9)).collect());
     let first = runs[0];
     Row {
