@@ -5,9 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
@@ -15,6 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::dns_memo::{Answer, AnswerMemo};
+use super::dns_mux::MuxProvider;
 use crate::discovery::target::normalise_hostname;
 
 /// The answer to one name.
@@ -109,6 +108,10 @@ impl DnsFailure {
             NetError::Io(io) if super::descriptors::is_out_of_descriptors(io) => {
                 DnsFailure::NoDescriptors(io.to_string().into())
             }
+            // The connected UDP socket heard "port unreachable" (see super::dns_mux).
+            NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                DnsFailure::Refused
+            }
             other => {
                 let text = other.to_string();
                 // hickory reports "all nameservers failed/timed out" through several variants.
@@ -141,11 +144,15 @@ pub struct ResolverSettings {
 /// concurrent cache) for answers the prober already keeps.
 pub const CACHE_ANSWERS: u64 = 4096;
 
+/// The resolver every probe shares: hickory's, over one UDP socket per nameserver
+/// ([`super::dns_mux`]).
+pub type Resolver = hickory_resolver::Resolver<MuxProvider>;
+
 /// Builds the one resolver shared by every probe.
-pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, String> {
-    let provider = TokioRuntimeProvider::default();
+pub fn build_resolver(settings: &ResolverSettings) -> Result<Resolver, String> {
+    let provider = MuxProvider::default();
     let mut builder = if settings.nameservers.is_empty() {
-        TokioResolver::builder(provider)
+        Resolver::builder(provider)
             .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?
     } else {
         let servers = settings
@@ -161,10 +168,8 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<TokioResolver, Stri
                 ns
             })
             .collect();
-        let mut b = TokioResolver::builder_with_config(
-            ResolverConfig::from_name_servers(servers),
-            provider,
-        );
+        let mut b =
+            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider);
         *b.options_mut() = ResolverOpts::default();
         b
     };
@@ -213,7 +218,7 @@ fn push_unique_addr(list: &mut Vec<SocketAddr>, addr: SocketAddr) {
 /// closed port when no answer comes quickly. With `memo`, an answer still valid is taken from
 /// it, and a successful one is kept in it (see [`super::dns_memo`]).
 pub async fn resolve(
-    resolver: &TokioResolver,
+    resolver: &Resolver,
     nameservers: &Arc<[SocketAddr]>,
     name: &str,
     memo: Option<&AnswerMemo>,
@@ -299,7 +304,15 @@ pub async fn resolve(
             }
         }
         Err(err) => {
-            let failure = DnsFailure::from_error(&err);
+            let mut failure = DnsFailure::from_error(&err);
+            // Every connection failing at once is, most often, every nameserver's port closed
+            // (the connected UDP socket hears it, see super::dns_mux): say so only when each one
+            // refuses a query of its own.
+            if matches!(err, NetError::NoConnections)
+                && super::dns_refusal::all_refuse(nameservers).await
+            {
+                failure = DnsFailure::Refused;
+            }
             if matches!(failure, DnsFailure::Nxdomain | DnsFailure::NoAnswer) {
                 obs.cname_chain = follow_cnames(resolver, &fqdn).await;
             }
@@ -315,7 +328,7 @@ const MAX_CNAME_HOPS: usize = 8;
 /// Rebuilds the CNAME chain of a name whose address lookup failed: the resolver's error keeps no
 /// answers, and a dangling CNAME (to a load balancer that no longer exists) is exactly what the
 /// report must show. One CNAME query per hop; stops at the first name without a CNAME.
-async fn follow_cnames(resolver: &TokioResolver, fqdn: &str) -> Vec<String> {
+async fn follow_cnames(resolver: &Resolver, fqdn: &str) -> Vec<String> {
     let mut chain: Vec<String> = Vec::new();
     let mut name = fqdn.to_string();
     while chain.len() < MAX_CNAME_HOPS {
@@ -379,9 +392,6 @@ mod tests {
             DnsFailure::NoDescriptors(_)
         ));
         let refused = NetError::Io(std::sync::Arc::new(std::io::Error::from_raw_os_error(111)));
-        assert!(matches!(
-            DnsFailure::from_error(&refused),
-            DnsFailure::Other(_)
-        ));
+        assert_eq!(DnsFailure::from_error(&refused), DnsFailure::Refused);
     }
 }

@@ -10,6 +10,7 @@ pub mod certinfo;
 pub mod descriptors;
 pub mod dns;
 pub mod dns_memo;
+pub mod dns_mux;
 mod dns_refusal;
 pub mod echo_reply;
 pub mod egress;

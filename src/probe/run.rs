@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
-use hickory_resolver::TokioResolver;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -50,7 +49,7 @@ impl Default for ProbeSettings {
 /// The probe engine: one shared resolver and one shared TLS client config for every probe.
 #[derive(Clone)]
 pub struct Prober {
-    resolver: TokioResolver,
+    resolver: dns::Resolver,
     /// The nameservers `resolver` asks: named in DNS failures, checked for a closed port.
     nameservers: Arc<[SocketAddr]>,
     connector: TlsConnector,
@@ -65,7 +64,7 @@ impl Prober {
     /// Builds a prober from a resolver, a TLS client config and the timeouts, and does the
     /// startup work of the first handshake now (see [`super::warm`]), off the probing path.
     pub fn new(
-        resolver: TokioResolver,
+        resolver: dns::Resolver,
         tls_config: Arc<rustls::ClientConfig>,
         settings: ProbeSettings,
     ) -> Self {
