@@ -1,7 +1,9 @@
-//! Telling a closed nameserver port from a silent nameserver. hickory's UDP sockets are not
-//! connected, so the kernel's "port unreachable" never reaches them and a closed port looks like
-//! a server that does not answer. A connected UDP socket does hear it: one small query each,
-//! sent only when a lookup is already slow, tells the two apart in milliseconds.
+//! Telling a closed nameserver port from a silent nameserver. An unconnected UDP socket never
+//! hears the kernel's "port unreachable", so a closed port looks like a server that does not
+//! answer; a connected one does. The resolver's own sockets are connected ([`super::dns_mux`]),
+//! but what reaches the prober is hickory's verdict on all its connections ("no connections
+//! available"), which other failures read too. One small query to each nameserver, sent when a
+//! lookup failed that way or is already slow, says in milliseconds whether every one refuses.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -227,6 +227,40 @@ async fn closed_nameserver_port_fails_dns_as_refused_naming_the_nameserver() {
 }
 
 #[tokio::test]
+async fn a_nameserver_back_after_refusing_is_asked_again_by_the_same_prober() {
+    // The resolver keeps one UDP socket per nameserver: one that heard "port unreachable" must
+    // not leave the prober refused once the server is back.
+    let nameserver = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ip = IpAddr::V4(LOCALHOST);
+    let (port, mut holders) = bind_same_port(&[(ip, true)]).expect("bind");
+    let _server = TlsServer::serve(
+        holders.remove(0).listener(),
+        &PKI.good(&[FRIENDLY]),
+        Reply::ok(),
+    )
+    .unwrap();
+    let prober = prober(nameserver, fast_settings());
+    let down = probe(&prober, target(FRIENDLY, port), ca_file()).await;
+    assert_eq!(
+        status_code(&down, CheckName::Dns),
+        (Status::Fail, "refused")
+    );
+    let _dns = DnsServer::start_at(Zone::new().a(FRIENDLY, &[LOCALHOST]), nameserver)
+        .await
+        .expect("the nameserver back on its port");
+    let up = probe(&prober, target(FRIENDLY, port), ca_file()).await;
+    assert_eq!(only(&up, CheckName::Dns).status, Status::Pass);
+    assert_eq!(up.observation.as_ref().unwrap().dns.addresses, vec![ip]);
+    assert_eq!(
+        result(&up, CheckName::Backend, Some(ip)).status,
+        Status::Pass
+    );
+}
+
+#[tokio::test]
 async fn dangling_cname_fails_dns_as_nxdomain_naming_the_name_that_does_not_exist() {
     let zone = Zone::new().cname(FRIENDLY, MIDDLE).cname(MIDDLE, LB);
     let mut t = target(FRIENDLY, 0);

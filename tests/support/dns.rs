@@ -83,6 +83,19 @@ pub struct DnsServer {
 impl DnsServer {
     /// Starts a server for `zone` on 127.0.0.1 (UDP and TCP, same ephemeral port).
     pub async fn start(zone: Zone) -> io::Result<DnsServer> {
+        let (udp, tcp) = bind_udp_and_tcp().await?;
+        Self::serve(zone, udp, tcp)
+    }
+
+    /// Starts a server for `zone` at `addr` (UDP and TCP): a nameserver coming back where one
+    /// was before.
+    pub async fn start_at(zone: Zone, addr: SocketAddr) -> io::Result<DnsServer> {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(addr).await?;
+        Self::serve(zone, udp, tcp)
+    }
+
+    fn serve(zone: Zone, udp: UdpSocket, tcp: TcpListener) -> io::Result<DnsServer> {
         let mut handler = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
             Name::root(),
             ZoneType::Primary,
@@ -111,7 +124,6 @@ impl DnsServer {
         let handlers: Vec<Arc<dyn ZoneHandler>> = vec![Arc::new(handler)];
         catalog.upsert(LowerName::new(&Name::root()), handlers);
 
-        let (udp, tcp) = bind_udp_and_tcp().await?;
         let addr = udp.local_addr()?;
         let mut server = Server::new(catalog);
         server.register_socket(udp);
