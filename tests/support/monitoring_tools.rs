@@ -68,27 +68,73 @@ impl Server {
     }
 }
 
-/// Starts `program` with `args` (its log in `dir/log.txt`), then waits for `url/-/ready`.
+/// How many ports a server is tried on: a port found free can be taken (by any test's client
+/// socket) before the server binds it.
+const PORT_TRIES: usize = 5;
+
+/// Starts `program` with `args_for(port)` on a free loopback port (its log in `dir/log.txt`),
+/// then waits for `/-/ready`. When the port was taken meanwhile, the server exits saying
+/// "address already in use", and another port is tried.
 pub async fn start(
     program: &str,
-    args: Vec<String>,
+    args_for: impl Fn(u16) -> Vec<String>,
     dir: tempfile::TempDir,
-    url: String,
 ) -> Server {
     assert!(
         Path::new(program).exists(),
         "{program} is missing: run .ci/install-test-deps.sh (Debian packages prometheus, prometheus-alertmanager)"
     );
-    let log = std::fs::File::create(dir.path().join("log.txt")).unwrap();
-    let child = Command::new(program)
-        .args(&args)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let server = Server { child, url, dir };
-    wait_ready(&format!("{}/-/ready", server.url), || server.log()).await;
-    server
+    let log_path = dir.path().join("log.txt");
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    for _ in 0..PORT_TRIES {
+        let port = free_port();
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(program)
+            .args(args_for(port))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        match ready_or_exited(&format!("{url}/-/ready"), &mut child).await {
+            Waited::Ready => return Server { child, url, dir },
+            Waited::Exited if read_log().contains("address already in use") => continue,
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{program} at {url}: {outcome:?} before it was ready; log:\n{}",
+                    read_log()
+                );
+            }
+        }
+    }
+    panic!("{program}: each of {PORT_TRIES} free ports was taken before it could bind it");
+}
+
+/// How waiting for a server's readiness ended.
+#[derive(Debug)]
+enum Waited {
+    Ready,
+    Exited,
+    TimedOut,
+}
+
+/// Polls `url` until it answers 2xx, `child` exits, or 30 s pass.
+async fn ready_or_exited(url: &str, child: &mut Child) -> Waited {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(url).await
+            && r.status().is_success()
+        {
+            return Waited::Ready;
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return Waited::Exited;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Waited::TimedOut
 }
 
 /// Polls `url` until it answers 2xx (30s at most).
@@ -118,14 +164,16 @@ pub async fn start_alertmanager() -> Server {
         "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n",
     )
     .unwrap();
-    let port = free_port();
-    let args = vec![
-        format!("--config.file={}", config.display()),
-        format!("--storage.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-        "--cluster.listen-address=".to_string(),
-    ];
-    start(ALERTMANAGER, args, dir, format!("http://127.0.0.1:{port}")).await
+    let data = dir.path().join("data");
+    let args_for = |port: u16| {
+        vec![
+            format!("--config.file={}", config.display()),
+            format!("--storage.path={}", data.display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ]
+    };
+    start(ALERTMANAGER, args_for, dir).await
 }
 
 /// A real Prometheus on 127.0.0.1 scraping `scrape_target` (host:port) every second as job
@@ -146,11 +194,13 @@ pub async fn start_prometheus(scrape_target: &str, rule_files: &[PathBuf]) -> Se
         ),
     )
     .unwrap();
-    let port = free_port();
-    let args = vec![
-        format!("--config.file={}", config.display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    start(PROMETHEUS, args, dir, format!("http://127.0.0.1:{port}")).await
+    let data = dir.path().join("data");
+    let args_for = |port: u16| {
+        vec![
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", data.display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    start(PROMETHEUS, args_for, dir).await
 }
