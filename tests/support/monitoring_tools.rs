@@ -64,8 +64,13 @@ impl Drop for Server {
 impl Server {
     /// The server's combined stdout/stderr so far (for assertion messages).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
+        read_log(self.dir.path())
     }
+}
+
+/// The log a server started in `dir` writes (`dir/log.txt`); empty when there is none yet.
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default()
 }
 
 /// How many ports a server is tried on: a port found free can be taken (by any test's client
@@ -84,11 +89,9 @@ pub async fn start(
         Path::new(program).exists(),
         "{program} is missing: run .ci/install-test-deps.sh (Debian packages prometheus, prometheus-alertmanager)"
     );
-    let log_path = dir.path().join("log.txt");
-    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     for _ in 0..PORT_TRIES {
         let port = free_port();
-        let log = std::fs::File::create(&log_path).unwrap();
+        let log = std::fs::File::create(dir.path().join("log.txt")).unwrap();
         let mut child = Command::new(program)
             .args(args_for(port))
             .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -96,15 +99,15 @@ pub async fn start(
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let url = format!("http://127.0.0.1:{port}");
-        match ready_or_exited(&format!("{url}/-/ready"), &mut child).await {
+        match poll_ready(&format!("{url}/-/ready"), Some(&mut child)).await {
             Waited::Ready => return Server { child, url, dir },
-            Waited::Exited if read_log().contains("address already in use") => continue,
+            Waited::Exited if read_log(dir.path()).contains("address already in use") => continue,
             outcome => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
                     "{program} at {url}: {outcome:?} before it was ready; log:\n{}",
-                    read_log()
+                    read_log(dir.path())
                 );
             }
         }
@@ -120,8 +123,8 @@ enum Waited {
     TimedOut,
 }
 
-/// Polls `url` until it answers 2xx, `child` exits, or 30 s pass.
-async fn ready_or_exited(url: &str, child: &mut Child) -> Waited {
+/// Polls `url` until it answers 2xx, `child` (when given) exits, or 30 s pass.
+async fn poll_ready(url: &str, mut child: Option<&mut Child>) -> Waited {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(url).await
@@ -129,7 +132,9 @@ async fn ready_or_exited(url: &str, child: &mut Child) -> Waited {
         {
             return Waited::Ready;
         }
-        if matches!(child.try_wait(), Ok(Some(_))) {
+        if let Some(child) = child.as_deref_mut()
+            && matches!(child.try_wait(), Ok(Some(_)))
+        {
             return Waited::Exited;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -139,19 +144,8 @@ async fn ready_or_exited(url: &str, child: &mut Child) -> Waited {
 
 /// Polls `url` until it answers 2xx (30s at most).
 pub async fn wait_ready(url: &str, log: impl Fn() -> String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(url).await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} never became ready; log:\n{}",
-            log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if !matches!(poll_ready(url, None).await, Waited::Ready) {
+        panic!("{url} never became ready; log:\n{}", log());
     }
 }
 

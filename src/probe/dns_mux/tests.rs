@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_resolver::proto::op::{DnsRequestOptions, Message, MessageType, Query};
+use hickory_resolver::proto::op::{DnsRequestOptions, Message, OpCode, Query};
 use hickory_resolver::proto::rr::rdata::A;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
@@ -18,20 +18,19 @@ fn request(name: &str) -> DnsRequest {
 }
 
 /// The answer to `query` (from its bytes): one A record, 127.0.0.N where N is the name's length.
-fn answer_to(query: &[u8]) -> (Message, Vec<u8>) {
+fn answer_to(query: &[u8]) -> Vec<u8> {
     let query = Message::from_vec(query).unwrap();
-    let mut reply = Message::response(query.id, query.op_code);
-    reply.metadata.message_type = MessageType::Response;
-    let question = query.queries[0].clone();
-    let ip = Ipv4Addr::new(127, 0, 0, question.name().to_string().len() as u8);
-    reply.add_answer(Record::from_rdata(
-        question.name().clone(),
-        60,
-        RData::A(A(ip)),
-    ));
-    reply.add_query(question);
-    let bytes = reply.to_vec().unwrap();
-    (query, bytes)
+    let name = query.queries[0].name().clone();
+    let ip = Ipv4Addr::new(127, 0, 0, name.to_string().len() as u8);
+    a_answer(query.id, &name, ip)
+}
+
+/// An answer under `id` to the question "A of `name`": `ip`.
+fn a_answer(id: u16, name: &Name, ip: Ipv4Addr) -> Vec<u8> {
+    let mut reply = Message::response(id, OpCode::Query);
+    reply.add_query(Query::query(name.clone(), RecordType::A));
+    reply.add_answer(Record::from_rdata(name.clone(), 60, RData::A(A(ip))));
+    reply.to_vec().unwrap()
 }
 
 fn first_a(response: &DnsResponse) -> Ipv4Addr {
@@ -45,10 +44,12 @@ fn first_a(response: &DnsResponse) -> Ipv4Addr {
         .expect("an A record")
 }
 
-async fn server() -> (UdpSocket, SocketAddr) {
+/// A loopback "nameserver" driven by the test, and a connection to it with `timeout`.
+async fn server_and_mux(timeout: Duration) -> (UdpSocket, UdpMux) {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
-    (socket, addr)
+    let mux = UdpMux::connect(addr, None, timeout).await.unwrap();
+    (socket, mux)
 }
 
 async fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
@@ -60,10 +61,7 @@ async fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
 
 #[tokio::test]
 async fn answers_out_of_order_reach_their_own_queries_over_one_socket() {
-    let (socket, addr) = server().await;
-    let mux = UdpMux::connect(addr, None, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let (socket, mux) = server_and_mux(Duration::from_secs(5)).await;
     let names = ["a.test.", "bb.test.", "ccc.test.", "dddd.test."];
     let asking = futures::future::join_all(names.iter().map(|n| mux.exchange(request(n))));
     let answering = async {
@@ -74,7 +72,7 @@ async fn answers_out_of_order_reach_their_own_queries_over_one_socket() {
         let sources: Vec<SocketAddr> = queries.iter().map(|(_, from)| *from).collect();
         // Answer the last first.
         for (query, from) in queries.iter().rev() {
-            socket.send_to(&answer_to(query).1, from).await.unwrap();
+            socket.send_to(&answer_to(query), from).await.unwrap();
         }
         sources
     };
@@ -93,32 +91,18 @@ async fn answers_out_of_order_reach_their_own_queries_over_one_socket() {
 
 #[tokio::test]
 async fn an_answer_with_another_question_is_ignored_and_the_real_one_taken() {
-    let (socket, addr) = server().await;
-    let mux = UdpMux::connect(addr, None, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let (socket, mux) = server_and_mux(Duration::from_secs(5)).await;
     let answering = async {
         let (query, from) = receive(&socket).await;
-        let (parsed, real) = answer_to(&query);
+        let id = Message::from_vec(&query).unwrap().id;
         // Same ID, another question: a forgery, or an answer to something else.
-        let mut forged = Message::response(parsed.id, parsed.op_code);
-        forged.add_query(Query::query(
-            Name::from_str("evil.test.").unwrap(),
-            RecordType::A,
-        ));
-        forged.add_answer(Record::from_rdata(
-            Name::from_str("evil.test.").unwrap(),
-            60,
-            RData::A(A(Ipv4Addr::new(127, 6, 6, 6))),
-        ));
-        socket
-            .send_to(&forged.to_vec().unwrap(), from)
-            .await
-            .unwrap();
+        let evil = Name::from_str("evil.test.").unwrap();
+        let forged = a_answer(id, &evil, Ipv4Addr::new(127, 6, 6, 6));
+        socket.send_to(&forged, from).await.unwrap();
         // Garbage and a datagram too short for an ID.
         socket.send_to(&[0xff; 7], from).await.unwrap();
         socket.send_to(&[1], from).await.unwrap();
-        socket.send_to(&real, from).await.unwrap();
+        socket.send_to(&answer_to(&query), from).await.unwrap();
     };
     let (answer, ()) = tokio::join!(mux.exchange(request("real.test.")), answering);
     assert_eq!(
@@ -129,15 +113,12 @@ async fn an_answer_with_another_question_is_ignored_and_the_real_one_taken() {
 
 #[tokio::test]
 async fn a_lost_query_is_sent_again_within_the_timeout() {
-    let (socket, addr) = server().await;
-    let mux = UdpMux::connect(addr, None, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let (socket, mux) = server_and_mux(Duration::from_secs(5)).await;
     let answering = async {
         let (first, _) = receive(&socket).await; // dropped, as if lost
         let (again, from) = receive(&socket).await;
         assert_eq!(first, again, "the same query, same ID, sent again");
-        socket.send_to(&answer_to(&again).1, from).await.unwrap();
+        socket.send_to(&answer_to(&again), from).await.unwrap();
     };
     let (answer, ()) = tokio::join!(mux.exchange(request("lost.test.")), answering);
     assert!(answer.is_ok(), "{answer:?}");
@@ -145,10 +126,7 @@ async fn a_lost_query_is_sent_again_within_the_timeout() {
 
 #[tokio::test]
 async fn a_silent_server_times_out_and_a_late_answer_disturbs_nothing() {
-    let (socket, addr) = server().await;
-    let mux = UdpMux::connect(addr, None, Duration::from_millis(300))
-        .await
-        .unwrap();
+    let (socket, mux) = server_and_mux(Duration::from_millis(300)).await;
     let silent = mux.exchange(request("slow.test.")).await;
     assert!(matches!(silent, Err(NetError::Timeout)), "{silent:?}");
     assert!(
@@ -157,7 +135,7 @@ async fn a_silent_server_times_out_and_a_late_answer_disturbs_nothing() {
     );
     // Its answer arrives late, then the next query is asked and answered.
     let (late, from) = receive(&socket).await;
-    socket.send_to(&answer_to(&late).1, from).await.unwrap();
+    socket.send_to(&answer_to(&late), from).await.unwrap();
     let answering = async {
         loop {
             let (query, from) = receive(&socket).await;
@@ -166,7 +144,7 @@ async fn a_silent_server_times_out_and_a_late_answer_disturbs_nothing() {
                 .to_string()
                 == "next.test."
             {
-                socket.send_to(&answer_to(&query).1, from).await.unwrap();
+                socket.send_to(&answer_to(&query), from).await.unwrap();
                 return;
             }
         }
@@ -180,13 +158,10 @@ async fn a_silent_server_times_out_and_a_late_answer_disturbs_nothing() {
 
 #[tokio::test]
 async fn a_closed_port_is_told_as_refused_to_every_query_on_the_socket() {
-    let (socket, addr) = server().await;
-    drop(socket);
     // A timeout shorter than the first resend: a query that only learnt of the refusal by
     // sending again would time out instead.
-    let mux = UdpMux::connect(addr, None, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let (socket, mux) = server_and_mux(Duration::from_millis(200)).await;
+    drop(socket);
     let (one, two) = tokio::join!(
         mux.exchange(request("closed.test.")),
         mux.exchange(request("also-closed.test."))
@@ -201,10 +176,7 @@ async fn a_closed_port_is_told_as_refused_to_every_query_on_the_socket() {
 
 #[tokio::test]
 async fn dropping_the_last_handle_stops_the_reader() {
-    let (_socket, addr) = server().await;
-    let mux = UdpMux::connect(addr, None, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let (_socket, mux) = server_and_mux(Duration::from_secs(5)).await;
     let reader = mux.shared.reader.abort_handle();
     drop(mux);
     tokio::task::yield_now().await;
