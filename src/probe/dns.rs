@@ -1,17 +1,24 @@
 //! DNS: resolve a name with hickory-resolver, keeping the CNAME chain and the A/AAAA answers,
-//! and classify failures (NXDOMAIN, SERVFAIL, no answer, timeout) without judging them.
+//! and classify failures (NXDOMAIN, SERVFAIL, no answer, timeout) without judging them. The
+//! plain answers come straight from the nameserver ([`super::dns_direct`]); everything else,
+//! every failure included, is hickory's.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::Hosts;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::lookup_ip::LookupIp;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::dns_direct::{DirectAnswer, DirectAsk};
 use super::dns_memo::{Answer, AnswerMemo};
 use super::dns_mux::MuxProvider;
 use crate::discovery::target::normalise_hostname;
@@ -145,14 +152,41 @@ pub struct ResolverSettings {
 pub const CACHE_ANSWERS: u64 = 4096;
 
 /// The resolver every probe shares: hickory's, over one UDP socket per nameserver
-/// ([`super::dns_mux`]).
-pub type Resolver = hickory_resolver::Resolver<MuxProvider>;
+/// ([`super::dns_mux`]), with the plain answers asked for directly in front of it
+/// ([`super::dns_direct`]).
+#[derive(Clone)]
+pub struct Resolver {
+    hickory: hickory_resolver::Resolver<MuxProvider>,
+    direct: Arc<DirectAsk>,
+}
 
 /// Builds the one resolver shared by every probe.
 pub fn build_resolver(settings: &ResolverSettings) -> Result<Resolver, String> {
+    let hickory = build_hickory(settings)?;
+    let options = hickory.options();
+    let hosts = match options.use_hosts_file {
+        ResolveHosts::Never => Hosts::default(),
+        ResolveHosts::Always | ResolveHosts::Auto => Hosts::from_system().unwrap_or_default(),
+    };
+    let direct = DirectAsk::new(
+        nameserver_addrs(settings).first().copied(),
+        options.timeout,
+        (options.edns0, options.edns_payload_len),
+        hosts,
+    );
+    Ok(Resolver {
+        hickory,
+        direct: Arc::new(direct),
+    })
+}
+
+fn build_hickory(
+    settings: &ResolverSettings,
+) -> Result<hickory_resolver::Resolver<MuxProvider>, String> {
+    type Hickory = hickory_resolver::Resolver<MuxProvider>;
     let provider = MuxProvider::default();
     let mut builder = if settings.nameservers.is_empty() {
-        Resolver::builder(provider)
+        Hickory::builder(provider)
             .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?
     } else {
         let servers = settings
@@ -169,7 +203,7 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<Resolver, String> {
             })
             .collect();
         let mut b =
-            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider);
+            Hickory::builder_with_config(ResolverConfig::from_name_servers(servers), provider);
         *b.options_mut() = ResolverOpts::default();
         b
     };
@@ -247,7 +281,19 @@ pub async fn resolve(
     }
     // A trailing dot makes the name absolute: no search list, no ndots surprises.
     let fqdn = format!("{}.", name.trim_end_matches('.'));
-    let lookup = resolver.lookup_ip(fqdn.as_str());
+    let lookup = async {
+        // The plain answer straight from the nameserver; anything else is hickory's to decide.
+        if let Ok(absolute) = Name::from_utf8(&fqdn)
+            && let Some(answer) = resolver.direct.ask(&absolute).await
+        {
+            return Ok(Answered::Direct(answer));
+        }
+        resolver
+            .hickory
+            .lookup_ip(fqdn.as_str())
+            .await
+            .map(Answered::Resolver)
+    };
     // hickory's UDP sockets never hear ICMP "port unreachable", so a closed nameserver port
     // reads as a timeout seconds later. When no answer has come quickly, ask the servers once
     // over a connected socket (which does hear it): refused by all is told at once.
@@ -278,8 +324,8 @@ pub async fn resolve(
         return obs;
     };
     match result {
-        Ok(lookup) => {
-            for record in lookup.as_lookup().answers() {
+        Ok(answered) => {
+            for record in answered.records() {
                 match &record.data {
                     RData::CNAME(cname) => {
                         let target = normalise_name(&cname.0.to_string());
@@ -300,7 +346,7 @@ pub async fn resolve(
                     addresses: obs.addresses.clone(),
                 };
                 let now = std::time::Instant::now();
-                memo.keep(name, answer, lookup.valid_until(), now);
+                memo.keep(name, answer, answered.valid_until(), now);
             }
         }
         Err(err) => {
@@ -322,6 +368,28 @@ pub async fn resolve(
     obs
 }
 
+/// A successful lookup: the direct one's records, or hickory's.
+enum Answered {
+    Direct(DirectAnswer),
+    Resolver(LookupIp),
+}
+
+impl Answered {
+    fn records(&self) -> &[Record] {
+        match self {
+            Answered::Direct(answer) => &answer.records,
+            Answered::Resolver(lookup) => lookup.as_lookup().answers(),
+        }
+    }
+
+    fn valid_until(&self) -> std::time::Instant {
+        match self {
+            Answered::Direct(answer) => answer.valid_until.into_std(),
+            Answered::Resolver(lookup) => lookup.valid_until(),
+        }
+    }
+}
+
 /// Most CNAME hops followed when rebuilding the chain of a name that did not resolve.
 const MAX_CNAME_HOPS: usize = 8;
 
@@ -332,7 +400,11 @@ async fn follow_cnames(resolver: &Resolver, fqdn: &str) -> Vec<String> {
     let mut chain: Vec<String> = Vec::new();
     let mut name = fqdn.to_string();
     while chain.len() < MAX_CNAME_HOPS {
-        let Ok(lookup) = resolver.lookup(name.as_str(), RecordType::CNAME).await else {
+        let Ok(lookup) = resolver
+            .hickory
+            .lookup(name.as_str(), RecordType::CNAME)
+            .await
+        else {
             break;
         };
         let next = lookup.answers().iter().find_map(|r| match &r.data {

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -97,6 +98,8 @@ impl DnsHandle for Connection {
 struct Pending {
     question: Option<Query>,
     reply: oneshot::Sender<Result<DnsResponse, NetError>>,
+    /// Tells this query from a later one filed under the same ID once this one was answered.
+    ticket: u64,
 }
 
 type PendingMap = Arc<Mutex<HashMap<u16, Pending>>>;
@@ -110,6 +113,8 @@ pub struct UdpMux {
 struct Shared {
     socket: Arc<UdpSocket>,
     pending: PendingMap,
+    /// Numbers the queries, for [`Pending::ticket`].
+    tickets: AtomicU64,
     timeout: Duration,
     /// Reads the answers for as long as a handle lives.
     reader: tokio::task::JoinHandle<()>,
@@ -142,6 +147,7 @@ impl UdpMux {
             shared: Arc::new(Shared {
                 socket,
                 pending,
+                tickets: AtomicU64::new(0),
                 timeout,
                 reader,
             }),
@@ -153,11 +159,17 @@ impl UdpMux {
     pub async fn exchange(&self, mut request: DnsRequest) -> Result<DnsResponse, NetError> {
         let (reply, answer) = oneshot::channel();
         let question = request.queries.first().cloned();
-        let id = self.register(Pending { question, reply })?;
+        let ticket = self.shared.tickets.fetch_add(1, Ordering::Relaxed);
+        let id = self.register(Pending {
+            question,
+            reply,
+            ticket,
+        })?;
         // Forgets the query however this ends: answered, timed out, or cancelled.
         let _forget = Forget {
             pending: &self.shared.pending,
             id,
+            ticket,
         };
         request.metadata.id = id;
         let bytes = request.to_vec()?;
@@ -214,11 +226,19 @@ const SENDS: usize = 3;
 struct Forget<'a> {
     pending: &'a PendingMap,
     id: u16,
+    ticket: u64,
 }
 
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
-        lock(self.pending).remove(&self.id);
+        let mut map = lock(self.pending);
+        // An answered query's ID is free at once, and another query may hold it by now.
+        if map
+            .get(&self.id)
+            .is_some_and(|query| query.ticket == self.ticket)
+        {
+            map.remove(&self.id);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod cache;
 pub mod certinfo;
 pub mod descriptors;
 pub mod dns;
+mod dns_direct;
 pub mod dns_memo;
 pub mod dns_mux;
 mod dns_refusal;

@@ -188,3 +188,44 @@ async fn dropping_the_last_handle_stops_the_reader() {
     }
     panic!("the reader task outlived its connection");
 }
+
+#[tokio::test]
+async fn an_answered_query_leaving_does_not_take_a_later_query_under_its_id() {
+    let (_socket, mux) = server_and_mux(Duration::from_secs(5)).await;
+    let pending = &mux.shared.pending;
+    let (first_reply, _first_answer) = oneshot::channel();
+    let id = mux
+        .register(Pending {
+            question: None,
+            reply: first_reply,
+            ticket: 1,
+        })
+        .unwrap();
+    let first = Forget {
+        pending,
+        id,
+        ticket: 1,
+    };
+    // The first query is answered (the reader takes it off), and its ID goes to a second query
+    // before the first one's exchange has ended.
+    lock(pending).remove(&id);
+    let (second_reply, mut second_answer) = oneshot::channel();
+    lock(pending).insert(
+        id,
+        Pending {
+            question: None,
+            reply: second_reply,
+            ticket: 2,
+        },
+    );
+    drop(first);
+    assert!(
+        lock(pending).contains_key(&id),
+        "the second query still waits"
+    );
+    assert!(
+        second_answer
+            .try_recv()
+            .is_err_and(|e| e == oneshot::error::TryRecvError::Empty)
+    );
+}
