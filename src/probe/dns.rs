@@ -168,12 +168,7 @@ pub fn build_resolver(settings: &ResolverSettings) -> Result<Resolver, String> {
         ResolveHosts::Never => Hosts::default(),
         ResolveHosts::Always | ResolveHosts::Auto => Hosts::from_system().unwrap_or_default(),
     };
-    let direct = DirectAsk::new(
-        nameserver_addrs(settings).first().copied(),
-        options.timeout,
-        (options.edns0, options.edns_payload_len),
-        hosts,
-    );
+    let direct = DirectAsk::new(nameserver_addrs(settings).first().copied(), options, hosts);
     Ok(Resolver {
         hickory,
         direct: Arc::new(direct),
@@ -294,9 +289,9 @@ pub async fn resolve(
             .await
             .map(Answered::Resolver)
     };
-    // hickory's UDP sockets never hear ICMP "port unreachable", so a closed nameserver port
-    // reads as a timeout seconds later. When no answer has come quickly, ask the servers once
-    // over a connected socket (which does hear it): refused by all is told at once.
+    // A closed nameserver port that neither path reports as refused (hickory's pool may say
+    // "timed out" after its tries) would read as a timeout seconds later. When no answer has come
+    // quickly, ask the servers once over a connected socket: refused by all is told at once.
     let refused = async {
         tokio::time::sleep(super::dns_refusal::AFTER).await;
         if super::dns_refusal::all_refuse(nameservers).await {

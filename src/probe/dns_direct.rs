@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hickory_resolver::Hosts;
+use hickory_resolver::config::ResolverOpts;
 use hickory_resolver::net::NetError;
 use hickory_resolver::proto::op::{
     DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
@@ -63,19 +64,16 @@ pub struct DirectAsk {
 }
 
 impl DirectAsk {
-    /// Asks `server` (none: never asks) with the resolver's `timeout`, `edns` setting and EDNS
-    /// payload; names in `hosts` are left to the resolver.
-    pub fn new(
-        server: Option<SocketAddr>,
-        timeout: Duration,
-        edns: (bool, u16),
-        hosts: Hosts,
-    ) -> Self {
+    /// Asks `server` (none: never asks) as the resolver with `resolver` would (its timeout,
+    /// recursion and EDNS settings); names in `hosts` are left to the resolver.
+    pub fn new(server: Option<SocketAddr>, resolver: &ResolverOpts, hosts: Hosts) -> Self {
         let mut options = DnsRequestOptions::default();
-        (options.use_edns, options.edns_payload_len) = edns;
+        options.recursion_desired = resolver.recursion_desired;
+        options.use_edns = resolver.edns0;
+        options.edns_payload_len = resolver.edns_payload_len;
         DirectAsk {
             server,
-            budget: BUDGET.min(timeout),
+            budget: BUDGET.min(resolver.timeout),
             options,
             hosts,
             mux: OnceCell::new(),
@@ -98,15 +96,11 @@ impl DirectAsk {
             let query = Query::query(name.clone(), record_type);
             mux.exchange(DnsRequest::from_query(query, self.options))
         };
-        let both = async { tokio::join!(ask(RecordType::AAAA), ask(RecordType::A)) };
-        let (aaaa, a) = match tokio::time::timeout(self.budget, both).await {
-            Ok((Ok(aaaa), Ok(a))) => (aaaa, a),
-            Ok((Err(e), _) | (_, Err(e))) => {
+        // Each exchange ends within the budget: the socket's timeout.
+        let (aaaa, a) = match tokio::join!(ask(RecordType::AAAA), ask(RecordType::A)) {
+            (Ok(aaaa), Ok(a)) => (aaaa, a),
+            (Err(e), _) | (_, Err(e)) => {
                 self.pause(&e);
-                return None;
-            }
-            Err(_) => {
-                self.pause(&NetError::Timeout);
                 return None;
             }
         };

@@ -44,12 +44,14 @@ async fn nameserver(
 }
 
 fn asker(server: SocketAddr) -> DirectAsk {
-    DirectAsk::new(
-        Some(server),
-        Duration::from_secs(5),
-        (true, 1232),
-        Hosts::default(),
-    )
+    DirectAsk::new(Some(server), &options(), Hosts::default())
+}
+
+/// The resolver's options, with a 5 s timeout (direct asking waits 1 s of it).
+fn options() -> ResolverOpts {
+    let mut options = ResolverOpts::default();
+    options.timeout = Duration::from_secs(5);
+    options
 }
 
 fn reply(code: ResponseCode, answers: Vec<Record>) -> Option<Message> {
@@ -207,7 +209,7 @@ async fn special_use_names_and_hosts_file_names_are_not_asked() {
     hosts
         .read_hosts_conf(&b"127.0.0.9 pinned.test\n"[..])
         .unwrap();
-    let direct = DirectAsk::new(Some(server), Duration::from_secs(5), (true, 1232), hosts);
+    let direct = DirectAsk::new(Some(server), &options(), hosts);
     for special in [
         "localhost.",
         "db.localhost.",
@@ -222,6 +224,6 @@ async fn special_use_names_and_hosts_file_names_are_not_asked() {
 
 #[tokio::test]
 async fn without_a_nameserver_nothing_is_asked() {
-    let direct = DirectAsk::new(None, Duration::from_secs(5), (true, 1232), Hosts::default());
+    let direct = DirectAsk::new(None, &options(), Hosts::default());
     assert!(direct.ask(&name("x.test.")).await.is_none());
 }
