@@ -20,13 +20,13 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hickory_resolver::Hosts;
 use hickory_resolver::config::ResolverOpts;
 use hickory_resolver::net::NetError;
 use hickory_resolver::proto::op::{
     DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
 };
 use hickory_resolver::proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_resolver::{Hosts, MAX_TTL};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -38,9 +38,6 @@ pub const BUDGET: Duration = Duration::from_secs(1);
 
 /// How long lookups skip this path after it timed out or its socket failed.
 pub const PAUSE: Duration = Duration::from_secs(30);
-
-/// Longest time an answer is kept, as hickory's cache does (`MAX_TTL`, a day).
-const MAX_TTL_SECS: u32 = 86_400;
 
 /// Top-level labels whose names a resolver answers itself or refuses (RFC 6761, 6762, 7686).
 const SPECIAL_USE: [&str; 4] = ["localhost", "invalid", "local", "onion"];
@@ -187,7 +184,8 @@ fn plain(name: &Name, record_type: RecordType, response: DnsResponse) -> Option<
         .answers
         .iter()
         .filter(|r| r.record_type() == record_type || r.record_type() == RecordType::CNAME)
-        .map(|r| r.ttl.min(MAX_TTL_SECS))
+        // At most a day, as hickory's cache holds an answer.
+        .map(|r| r.ttl.min(MAX_TTL))
         .min()
         .unwrap_or(0);
     Some(Plain::Found(
