@@ -8,6 +8,8 @@
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# Build settings (.cargo/config.toml: how aws-lc seeds its random numbers).
+COPY .cargo ./.cargo
 COPY src ./src
 COPY benches ./benches
 RUN host="$(rustc -vV | sed -n 's/^host: //p')" \
