@@ -8,7 +8,7 @@
 //! costs 50-70 ms of CPU at the first random number of every process, most of a short `--once`
 //! run's start and 1 % of a pass over 10,000 targets. aws-lc then seeds from the kernel
 //! (getrandom), with RDRAND mixed in where the CPU has it, as ring and OpenSSL seed theirs. A
-//! test in `main.rs` (where unsafe code may be) checks the build.
+//! test (`tests/prober/warm_up.rs`) checks the build.
 
 use std::sync::Arc;
 

@@ -222,19 +222,6 @@ mod tests {
         pages * 4096
     }
 
-    /// See `edgewatch::crypto`: the build setting is easy to lose (a new build environment, a
-    /// Dockerfile that does not copy `.cargo`), and nothing else would notice.
-    #[test]
-    fn the_crypto_library_seeds_from_the_kernel_not_cpu_jitter() {
-        // SAFETY: takes nothing and reads which entropy source the library was built with.
-        let jitter = unsafe { aws_lc_sys::FIPS_is_entropy_cpu_jitter() };
-        assert_eq!(
-            jitter, 0,
-            "aws-lc was built with CPU jitter entropy: is AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
-             still set in .cargo/config.toml?"
-        );
-    }
-
     #[test]
     fn freed_pages_go_back_to_the_os_soon() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {

@@ -4,6 +4,9 @@
 //! is done before any probe starts and never inside a probe's timed phases. Proven by ORDER, not
 //! by time: the client config's key log records every handshake that config completes, and the
 //! test records its own marks in the same log.
+//!
+//! And the one-time work left is small: aws-lc is built without CPU jitter entropy
+//! (`.cargo/config.toml`), which cost 50-70 ms of CPU at the first random number.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -102,4 +105,17 @@ async fn building_a_prober_completes_a_handshake_with_the_probe_config_before_th
         "the probe's own handshake, and nothing else, after: {lines:?}"
     );
     assert_eq!(completed(0, building), 0, "{lines:?}");
+}
+
+/// The build setting is easy to lose (a new build environment, a Dockerfile that does not copy
+/// `.cargo`) and nothing else would notice: a test binary links the same aws-lc as edgewatch.
+#[test]
+fn the_crypto_library_seeds_from_the_kernel_not_cpu_jitter() {
+    // SAFETY: takes nothing and reads which entropy source the library was built with.
+    let jitter = unsafe { aws_lc_sys::FIPS_is_entropy_cpu_jitter() };
+    assert_eq!(
+        jitter, 0,
+        "aws-lc was built with CPU jitter entropy: is AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
+         still set in .cargo/config.toml?"
+    );
 }
