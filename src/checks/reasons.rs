@@ -227,12 +227,7 @@ pub const REASONS: [CheckReasons; 19] = [
     CheckReasons {
         check: CheckName::BackendIdentity,
         fail: &["unexpected_identity", "no_identity"],
-        skip: &[
-            "disabled",
-            "bad_pattern",
-            "backend_failed",
-            "no_backend_response",
-        ],
+        skip: &["disabled", "backend_failed", "no_backend_response"],
     },
 ];
 

@@ -3,6 +3,7 @@
 //! tasks. Sources do I/O; turning their input into targets is pure (see `static_targets`).
 
 pub mod convert;
+pub mod identity_pattern;
 pub mod kube;
 pub mod lb_intent;
 pub mod metrics;

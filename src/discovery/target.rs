@@ -42,9 +42,9 @@ pub struct Target {
     /// Whether `client_ip` is judged, and how the backend's answer is read.
     pub client_ip: ClientIpSpec,
     /// The identity the backend should echo (`backend_identity`): an anchored regular
-    /// expression, e.g. `prod/myapp-.*`; `None` skips the check. A boxed `str`, not a
-    /// `String`: 8 bytes less puts a shared target in the allocator's 384-byte class, not 448.
-    pub expected_identity: Option<Box<str>>,
+    /// expression, e.g. `prod/myapp-.*`, compiled; `None` skips the check. Behind an `Arc`:
+    /// 8 bytes in every target, and copies of a target share the compiled pattern.
+    pub expected_identity: Option<Arc<super::identity_pattern::IdentityPattern>>,
     /// The ELB security policy the listener should enforce (`tls_policy`): the Service's
     /// `aws-load-balancer-ssl-negotiation-policy` annotation or a static target's `tls_policy:`;
     /// `None`: not named (judged against the floor rules only).

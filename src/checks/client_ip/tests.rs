@@ -13,6 +13,10 @@ use crate::probe::{DnsObservation, HttpObservation};
 const NONCE: &str = "3f2a9c0d3f2a9c0d3f2a9c0d3f2a9c0d";
 const ADDR: &str = "10.0.0.7:443";
 
+fn pattern(text: &str) -> std::sync::Arc<crate::discovery::identity_pattern::IdentityPattern> {
+    std::sync::Arc::new(crate::discovery::identity_pattern::IdentityPattern::new(text).unwrap())
+}
+
 fn target(spec: ClientIpSpec) -> Target {
     let mut t = Target::new("shop.example.com", 443, TargetSource::Flag);
     t.client_ip = spec;
@@ -253,9 +257,9 @@ fn backend_identity_matches_the_whole_identity() {
     let body = echo("203.0.113.5", Some(NONCE), Some("prod/myapp-7d9f-x2"));
     let obs = observation(egress(), vec![http(&body, &[])]);
     assert_eq!(one(judge_identity(&t, &obs)).reason_code(), "disabled");
-    t.expected_identity = Some("prod/myapp-.*".into());
+    t.expected_identity = Some(pattern("prod/myapp-.*"));
     assert_eq!(one(judge_identity(&t, &obs)).status, Status::Pass);
-    t.expected_identity = Some("myapp".into()); // anchored: a substring is not enough
+    t.expected_identity = Some(pattern("myapp")); // anchored: a substring is not enough
     let r = one(judge_identity(&t, &obs));
     assert_eq!(
         (r.status, r.reason_code()),

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 
 mod error;
 
@@ -9,6 +10,7 @@ use error::at;
 pub use error::{EntryError, SpecError};
 
 use crate::config::file::{ExpectedCertEntry, OneOrMany, TargetEntry};
+use crate::discovery::identity_pattern::IdentityPattern;
 use crate::discovery::target::{
     BackendSpec, ClientIpSpec, ExpectedCert, StatusRanges, Target, TargetSource,
     normalise_hostname, normalise_serial,
@@ -155,8 +157,8 @@ pub fn from_entry(entry: &TargetEntry, defaults: &BackendSpec) -> Result<Target,
         target.client_ip = parse_client_ip(mode).map_err(at(".client_ip"))?;
     }
     if let Some(pattern) = &entry.backend_identity {
-        check_identity_pattern(pattern).map_err(at(".backend_identity"))?;
-        target.expected_identity = Some(pattern.as_str().into());
+        let compiled = identity_pattern(pattern).map_err(at(".backend_identity"))?;
+        target.expected_identity = Some(Arc::new(compiled));
     }
     if let Some(policy) = &entry.tls_policy {
         target.tls_policy = Some(check_tls_policy(policy).map_err(at(".tls_policy"))?.into());
@@ -178,23 +180,22 @@ pub fn parse_client_ip(mode: &str) -> Result<ClientIpSpec, SpecError> {
     }
 }
 
-/// An expected backend identity must be a valid regular expression (matched whole).
-pub fn check_identity_pattern(pattern: &str) -> Result<(), SpecError> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
-        .map(|_| ())
-        .map_err(|e| {
-            // regex's message spans lines and shows the anchored form; keep its last line.
-            let text = e.to_string();
-            let why = text
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ");
-            SpecError::Pattern {
-                pattern: pattern.to_string(),
-                why: why.to_string(),
-            }
-        })
+/// An expected backend identity, compiled: it must be a valid regular expression (matched
+/// whole).
+pub fn identity_pattern(pattern: &str) -> Result<IdentityPattern, SpecError> {
+    IdentityPattern::new(pattern).map_err(|e| {
+        // regex's message spans lines and shows the anchored form; keep its last line.
+        let text = e.to_string();
+        let why = text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        SpecError::Pattern {
+            pattern: pattern.to_string(),
+            why: why.to_string(),
+        }
+    })
 }
 
 /// An ELB security policy name: `ELBSecurityPolicy-` and letters, digits, `-` (edgewatch's
