@@ -1,13 +1,12 @@
 //! The backend identity a target expects (`backend_identity`): an anchored regular expression,
-//! compiled once when the target is built, not at every probe (compiling one cost a probe tens
-//! of microseconds, more than the rest of its judging).
+//! compiled once when the target is built, not by the judge at every probe as it was.
 
 use std::fmt;
 
 /// A pattern that must match the whole identity the backend echoes, e.g. `prod/myapp-.*`.
 #[derive(Clone)]
 pub struct IdentityPattern {
-    /// As written (what reasons quote).
+    /// As written (what reasons quote, through `Display`).
     text: Box<str>,
     /// `^(?:text)$`.
     regex: regex::Regex,
@@ -20,11 +19,6 @@ impl IdentityPattern {
             regex: regex::Regex::new(&format!("^(?:{text})$"))?,
             text: text.into(),
         })
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
     }
 
     /// Whether `identity` matches the pattern whole.
@@ -66,7 +60,7 @@ mod tests {
         // An alternation is anchored as a whole, not only its first and last branches.
         let p = IdentityPattern::new("a|b").unwrap();
         assert!(p.is_match("b") && !p.is_match("ab") && !p.is_match("ba"));
-        assert_eq!(p.as_str(), "a|b");
+        assert_eq!(p.to_string(), "a|b");
     }
 
     #[test]

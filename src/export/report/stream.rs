@@ -192,7 +192,7 @@ fn indented_json(value: &impl serde::Serialize, indent: &str) -> Vec<u8> {
 }
 
 /// serde_json's `PrettyFormatter` (two spaces a level) starting at a deeper indentation: every
-/// line break is followed by `base` and then the level's indentation. Written straight into the
+/// line break is followed by the base indentation and then the level's. Written straight into the
 /// entry (not pretty-printed first and re-indented line by line: that pass alone was 3 % of a
 /// `--once --output json` run). A line break and its indentation are one write, a slice of
 /// `line` (a target's part has about 270 lines; the break, the base and each level's two spaces
