@@ -122,7 +122,7 @@ fn parse_options() -> Options {
         concurrency: num("--concurrency", 8) as usize,
         scale,
         once: counts("--once-targets", vec![10_000]),
-        pair_cycles: num("--pair-cycles", if full { 3 } else { 1 }) as usize,
+        pair_cycles: num("--pair-cycles", if full { 5 } else { 2 }) as usize,
         host: counts("--host-scale", vec![10_000]),
         strace_window: match value("--strace-window").as_deref() {
             Some("none") => None,

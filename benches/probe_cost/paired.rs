@@ -24,9 +24,21 @@ pub enum Partner {
     Once(&'static str),
 }
 
-/// Each cycle's partners, in order: a loop round, then `--once` over the daemon's targets in
-/// each format.
+/// Each cycle's partners: a loop round, then `--once` over the daemon's targets in each format.
 pub const PARTNERS: [Partner; 3] = [Partner::Loop, Partner::Once("text"), Partner::Once("json")];
+
+/// The partners of cycle `cycle`, in the order they run: the two `--once` formats swap places
+/// every other cycle, so neither always runs last, a minute further into a drift of this VM's
+/// speed (JSON always ran third, and read 5 to 15 % above text in paired runs where the same
+/// two passes run back to back cost the same).
+pub fn partners_of(cycle: usize) -> [Partner; 3] {
+    let [first, text, json] = PARTNERS;
+    if cycle % 2 == 0 {
+        [first, text, json]
+    } else {
+        [first, json, text]
+    }
+}
 
 /// One partner's run and the daemon window right after it.
 #[derive(Debug, Clone, Serialize)]
@@ -98,8 +110,8 @@ impl Paired {
 /// metrics on `listen`), each followed by a daemon window.
 pub async fn run(pid: &str, listen: &str, targets: usize, plan: &Plan, at: &Bench<'_>) -> Paired {
     let mut out = Paired::default();
-    for _ in 0..plan.cycles {
-        for partner in PARTNERS {
+    for cycle in 0..plan.cycles {
+        for partner in partners_of(cycle) {
             let stopped = Stopped::new(pid);
             let partner_ms = match partner {
                 Partner::Loop => {
