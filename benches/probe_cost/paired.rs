@@ -33,7 +33,7 @@ pub const PARTNERS: [Partner; 3] = [Partner::Loop, Partner::Once("text"), Partne
 /// two passes run back to back cost the same).
 pub fn partners_of(cycle: usize) -> [Partner; 3] {
     let [first, text, json] = PARTNERS;
-    if cycle % 2 == 0 {
+    if cycle.is_multiple_of(2) {
         [first, text, json]
     } else {
         [first, json, text]
