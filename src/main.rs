@@ -16,26 +16,14 @@ use edgewatch::run::app;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-// mimalloc by default keeps freed pages for a second before it returns them to the OS. A `--once`
-// pass over 10,000 targets, whose probes free about 100 KB each, then peaked at 69 MiB where 41
-// were enough; so `--once` returns them after 20 ms. Measured at 10,000 targets (text; JSON):
-// at once (0 ms) 41 MiB and 0.40; 0.45 ms CPU per target, the freed pages faulted back in by
-// the next probes; after 20 ms 44-52 MiB and 0.37; 0.44 ms; after 50 ms up to 61 MiB; from
-// 100 ms on 68-69 MiB. The daemon keeps the default: returning pages at once cost it 10-15 %
-// more CPU per probe (0.361 against 0.310-0.334 ms at 10,000 targets) for 10 MiB less RSS.
-
-/// `mi_option_purge_delay`: its place in mimalloc's `mi_option_t` (v2 and v3 headers alike;
-/// `libmimalloc-sys` names no constant for it). A test checks it is that option.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// How long `--once` lets mimalloc keep freed pages (see above).
-const ONCE_PURGE_DELAY_MS: std::ffi::c_long = 20;
-
-/// Returns freed pages to the OS after [`ONCE_PURGE_DELAY_MS`] instead of mimalloc's second.
-fn return_freed_memory_soon() {
-    // SAFETY: sets an option by value; mimalloc reads its options at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ONCE_PURGE_DELAY_MS) }
-}
+// mimalloc keeps freed pages for a second (its purge delay) before it returns them to the OS,
+// and both the daemon and `--once` keep that default. `--once` used to return them after 20 ms,
+// for a lower peak; the pages then came straight back as faults in the next probes. Measured at
+// 10,000 targets with THP off (JSON, concurrency 64): after 20 ms 31-33 MiB peak and 32,000
+// page faults, after 1 s 48 MiB and 8,900 (at concurrency 256: 39 MiB and 71,000 faults against
+// 51 MiB and 15,700). Both peaks are well inside the 64 MiB `--once` must stay in; the faults
+// and their `madvise` calls were CPU the daemon never spends. The daemon keeps the default for
+// the same reason: returning pages at once cost it 10-15 % more CPU per probe.
 
 /// Turns transparent huge pages off for this process (an operator's `MIMALLOC_ALLOW_THP` wins).
 ///
@@ -43,10 +31,10 @@ fn return_freed_memory_soon() {
 /// probe frees what the last one of its target kept. With THP (mimalloc asks for it), the kernel
 /// backs and collapses such memory in 2 MiB pages, and RSS creeps up with pages barely used:
 /// at 100,000 targets every 2 minutes, 265 MiB after a scrape with THP and 250 without (156
-/// MiB of it in huge pages). And the pages `--once` frees (see [`return_freed_memory_soon`])
-/// go back only when the kernel gets round to splitting the huge page they are part of: a JSON
-/// pass over 10,000 targets peaked at 46 and 57 MiB with THP, 34 without. CPU did not move
-/// (daemon at 10,000 targets: 0.588 and 0.642 ms a probe without, 0.625 and 0.598 with;
+/// MiB of it in huge pages). And freed pages go back only when the kernel gets round to
+/// splitting the huge page they are part of: a JSON pass over 10,000 targets peaked at 46 and
+/// 57 MiB with THP, 34 without (when `--once` returned freed pages after 20 ms). CPU did not
+/// move (daemon at 10,000 targets: 0.588 and 0.642 ms a probe without, 0.625 and 0.598 with;
 /// `--once`: 7.9 and 8.0 s without, 8.3 and 8.0 with: within this VM's noise).
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
@@ -60,10 +48,6 @@ fn no_transparent_huge_pages() {
 fn main() -> ExitCode {
     no_transparent_huge_pages();
     let mut cli = Cli::parse();
-    // An operator's MIMALLOC_PURGE_DELAY (read by mimalloc itself) wins.
-    if cli.probe.once && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        return_freed_memory_soon();
-    }
     // A SIGHUP before any handler exists kills the process (its default action), and the
     // daemon's startup (reading a large config) takes time. So the daemon's runtime and its
     // SIGHUP stream come first: from here on a SIGHUP is queued, and handled as a reload once
@@ -203,59 +187,5 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder
             .fmt_fields(edgewatch::run::logfields::EscapedFields)
             .init(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The process's resident bytes, from /proc. This test binary allocates with mimalloc too
-    /// and runs only this test, so the blocks below are most of it.
-    fn rss() -> usize {
-        let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-        let pages: usize = statm
-            .split(' ')
-            .nth(1)
-            .and_then(|v| v.parse().ok())
-            .unwrap();
-        pages * 4096
-    }
-
-    #[test]
-    fn freed_pages_go_back_to_the_os_soon() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            // SAFETY: reads an option.
-            let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-            assert_eq!(
-                default, 1000,
-                "option 15 is purge_delay (mimalloc v3 default 1000 ms)"
-            );
-        }
-        // As `main` does first: the kernel frees part of a huge page only once it splits it,
-        // later, so with THP the RSS this reads depends on whether the blocks got huge pages.
-        no_transparent_huge_pages();
-        return_freed_memory_soon();
-        const BLOCK: usize = 64 * 1024;
-        const BLOCKS: usize = 512;
-        let blocks: Vec<Vec<u8>> = (0..BLOCKS).map(|_| vec![1u8; BLOCK]).collect();
-        let full = rss();
-        drop(blocks);
-        // Purges run at mimalloc's next chance after the delay; this waits it out and gives it one.
-        std::thread::sleep(std::time::Duration::from_millis(
-            ONCE_PURGE_DELAY_MS as u64 * 3,
-        ));
-        // SAFETY: collects this thread's heap.
-        unsafe { libmimalloc_sys::mi_collect(false) };
-        let after = rss();
-        eprintln!(
-            "RSS holding 32 MB: {:.1} MB; after freeing it: {:.1} MB",
-            full as f64 / 1e6,
-            after as f64 / 1e6
-        );
-        assert!(
-            after + BLOCK * BLOCKS / 2 < full,
-            "most of the freed 32 MB went back to the OS within the delay"
-        );
     }
 }

@@ -121,7 +121,11 @@ where
             let Some((index, target)) = pending.next() else {
                 break;
             };
-            let probing = probe(Arc::new(target));
+            // Boxed: a probe's future is about 4.6 KB, and the task below would otherwise
+            // carry it by value through every move of spawning (a callgrind profile counted
+            // seven 4.8 KB copies a target, 2.7 % of a pass's instructions); boxed, it is
+            // copied once and the task moves a pointer.
+            let probing = Box::pin(probe(Arc::new(target)));
             in_flight.push(tokio::spawn(async move {
                 let outcome = probing.await;
                 let entry = Entry::render(&outcome, format);
