@@ -339,7 +339,30 @@ pub struct Verdict<'a> {
     list: &'a Verdicts,
 }
 
+/// Everything a verdict's report entry shows, as a key, for a verdict whose reason is one of
+/// the judges' fixed sentences (their numbers never change in a process): equal keys, equal
+/// entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedVerdictKey {
+    check: CheckName,
+    status: Status,
+    code: reasons::Code,
+    sentence: u32,
+    address: Option<IpAddr>,
+}
+
 impl<'a> Verdict<'a> {
+    /// The key of this verdict's entry, when its reason is a fixed sentence.
+    pub fn fixed_key(&self) -> Option<FixedVerdictKey> {
+        Some(FixedVerdictKey {
+            check: self.check,
+            status: self.status,
+            code: self.code,
+            sentence: self.reason.fixed_index()?,
+            address: self.address,
+        })
+    }
+
     /// Human-readable reason, naming the culprit.
     pub fn reason(&self) -> Cow<'a, str> {
         if let Some(i) = self.reason.fixed_index() {

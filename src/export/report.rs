@@ -16,6 +16,7 @@ use crate::textsafe::escape;
 use crate::timefmt::{millis, rfc3339};
 
 pub mod json;
+pub mod pieces;
 pub mod stream;
 
 /// The JSON document for a set of outcomes.

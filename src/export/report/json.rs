@@ -4,14 +4,17 @@
 //! the order the document has always had them (the document's shape is a contract).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::{acm_json, body_preview};
+use super::{acm_json, body_preview, pieces};
+use crate::checks::verdicts::Verdict;
 use crate::export::tls_facts::ScanJson;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo::{self, CertFacts};
+use crate::probe::tls_scan::TlsScan;
 use crate::probe::{EndpointObservation, HttpObservation, Observation};
 use crate::timefmt::millis;
 
@@ -36,9 +39,44 @@ impl<T: std::fmt::Display> Serialize for Displayed<T> {
     }
 }
 
+impl<'a> TargetJson<'a> {
+    /// The same JSON, with the parts many targets share written from their rendered
+    /// [`pieces`]: for the streamed report's formatter only, which indents a piece where it
+    /// lands (another serializer would write the piece as it was rendered).
+    pub fn with_pieces(outcome: &'a Outcome) -> impl Serialize + 'a {
+        Target {
+            outcome,
+            with_pieces: true,
+        }
+    }
+}
+
 impl Serialize for TargetJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (o, t) = (self.0, &self.0.target);
+        Target {
+            outcome: self.0,
+            with_pieces: false,
+        }
+        .serialize(s)
+    }
+}
+
+/// The columns the streamed report writes the shared parts at (the column of a piece's closing
+/// line: a target's members start at 6): a check at 8, a TLS scan at 10, an endpoint's chain at
+/// 12. Their pieces are rendered there, so the report copies them whole.
+const CHECK_COLUMN: usize = 8;
+const SCAN_COLUMN: usize = 10;
+const CHAIN_COLUMN: usize = 12;
+
+/// A target's JSON; `with_pieces`: shared parts from [`pieces`].
+struct Target<'a> {
+    outcome: &'a Outcome,
+    with_pieces: bool,
+}
+
+impl Serialize for Target<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (o, t, with_pieces) = (self.outcome, &self.outcome.target, self.with_pieces);
         let mut m = s.serialize_map(Some(11))?;
         m.serialize_entry("name", &*t.name)?;
         m.serialize_entry("hostname", &t.hostname)?;
@@ -51,9 +89,31 @@ impl Serialize for TargetJson<'_> {
         m.serialize_entry("ok", &o.ok())?;
         let addresses = o.observation.iter().flat_map(|o| &o.dns.addresses);
         m.serialize_entry("addresses", &Seq(addresses.map(Displayed)))?;
-        m.serialize_entry("checks", &o.results)?;
-        m.serialize_entry("facts", &o.observation.as_ref().map(Facts))?;
+        if with_pieces {
+            let checks = o.results.iter().map(VerdictPiece);
+            m.serialize_entry("checks", &Seq(checks))?;
+        } else {
+            m.serialize_entry("checks", &o.results)?;
+        }
+        let facts = o.observation.as_ref().map(|obs| Facts(obs, with_pieces));
+        m.serialize_entry("facts", &facts)?;
         m.end()
+    }
+}
+
+/// A verdict, from its piece when its reason is a fixed sentence.
+struct VerdictPiece<'a>(Verdict<'a>);
+
+impl Serialize for VerdictPiece<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let verdict = &self.0;
+        let piece = verdict.fixed_key().and_then(|key| {
+            pieces::VERDICTS.get_or_render(key, || pieces::render(verdict, CHECK_COLUMN))
+        });
+        match piece {
+            Some(piece) => piece.serialize(s),
+            None => verdict.serialize(s),
+        }
     }
 }
 
@@ -83,11 +143,12 @@ impl Serialize for Source<'_> {
     }
 }
 
-struct Facts<'a>(&'a Observation);
+/// An observation's facts; `.1`: shared parts from [`pieces`].
+struct Facts<'a>(&'a Observation, bool);
 
 impl Serialize for Facts<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let obs = self.0;
+        let (obs, with_pieces) = (self.0, self.1);
         let mut m = s.serialize_map(Some(10))?;
         let started = humantime::format_rfc3339_millis(obs.started_at);
         m.serialize_entry("started_at", &Displayed(started))?;
@@ -95,7 +156,8 @@ impl Serialize for Facts<'_> {
         m.serialize_entry("deadline_exceeded", &obs.deadline_exceeded)?;
         m.serialize_entry("dns", &obs.dns)?;
         m.serialize_entry("lb_dns", &obs.lb_dns)?;
-        m.serialize_entry("endpoints", &Seq(obs.endpoints.iter().map(Endpoint)))?;
+        let endpoints = obs.endpoints.iter().map(|e| Endpoint(e, with_pieces));
+        m.serialize_entry("endpoints", &Seq(endpoints))?;
         // ACM, AWS and egress facts are few (not one per address) and rare: as `Value`s.
         m.serialize_entry("acm", &Seq(obs.acm.iter().map(acm_json)))?;
         let aws = obs.aws.as_deref().map(crate::export::aws_facts::to_json);
@@ -105,17 +167,39 @@ impl Serialize for Facts<'_> {
             Err(e) => serde_json::json!({"error": e.to_string(), "code": e.as_str()}),
         });
         m.serialize_entry("egress_ip", &egress)?;
-        let scans = obs.tls_scans.iter().map(|scan| ScanJson(scan));
+        let scans = obs
+            .tls_scans
+            .iter()
+            .map(|scan| ScanPiece(scan, with_pieces));
         m.serialize_entry("tls_scans", &Seq(scans))?;
         m.end()
     }
 }
 
-struct Endpoint<'a>(&'a EndpointObservation);
+/// A TLS scan, from its piece when `.1`.
+struct ScanPiece<'a>(&'a Arc<TlsScan>, bool);
+
+impl Serialize for ScanPiece<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (scan, with_pieces) = (self.0, self.1);
+        let piece = with_pieces
+            .then(|| {
+                pieces::SCANS.get_or_render(scan, || pieces::render(&ScanJson(scan), SCAN_COLUMN))
+            })
+            .flatten();
+        match piece {
+            Some(piece) => piece.serialize(s),
+            None => ScanJson(scan).serialize(s),
+        }
+    }
+}
+
+/// An endpoint's facts; `.1`: its chain from the chain's piece.
+struct Endpoint<'a>(&'a EndpointObservation, bool);
 
 impl Serialize for Endpoint<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = self.0;
+        let (e, with_pieces) = (self.0, self.1);
         let (connect_ms, connect_error) = match &e.connect {
             Ok(d) => (Some(millis(*d)), None),
             Err(f) => (
@@ -132,7 +216,18 @@ impl Serialize for Endpoint<'_> {
         m.serialize_entry("connect_ms", &connect_ms)?;
         m.serialize_entry("connect_error", &connect_error)?;
         m.serialize_entry("tls", &e.tls)?;
-        m.serialize_entry("chain", &Chain(e))?;
+        // The chain's JSON depends on its certificates only (the leaf and issuers are parsed
+        // from them), so every endpoint served the same shared chain writes the same piece.
+        let piece = match &e.tls {
+            Some(tls) if with_pieces && !tls.chain.is_empty() => {
+                pieces::CHAINS.get_or_render(&tls.chain, || pieces::render(&Chain(e), CHAIN_COLUMN))
+            }
+            _ => None,
+        };
+        match piece {
+            Some(piece) => m.serialize_entry("chain", &*piece)?,
+            None => m.serialize_entry("chain", &Chain(e))?,
+        }
         m.serialize_entry("http", &e.http.as_ref().map(Http))?;
         m.end()
     }

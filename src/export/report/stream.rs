@@ -38,7 +38,7 @@ impl Entry {
     /// Renders `outcome` in `format`; the outcome can be dropped afterwards.
     pub fn render(outcome: &Outcome, format: Format) -> Entry {
         let bytes = match format {
-            Format::Json => indented_json(&TargetJson(outcome), "    "),
+            Format::Json => indented_json(&TargetJson::with_pieces(outcome), "    "),
             Format::Text(style) => {
                 let mut out = String::new();
                 target_text(&mut out, outcome, style);
@@ -171,8 +171,13 @@ impl<W: Write> ReportWriter<W> {
 }
 
 /// `value` pretty-printed (two spaces a level) with every line after the first indented by
-/// `indent`: how it reads nested in the document.
+/// `indent`: how it reads nested in the document. `null` when it does not serialize.
 fn indented_json(value: &impl serde::Serialize, indent: &str) -> Vec<u8> {
+    pretty(value, indent).unwrap_or_else(|| b"null".to_vec())
+}
+
+/// [`indented_json`], `None` when `value` does not serialize.
+pub(super) fn pretty(value: &impl serde::Serialize, indent: &str) -> Option<Vec<u8>> {
     // A target's part of the JSON report is 5-8 KB.
     let mut out = Vec::with_capacity(8192);
     let mut line = Vec::with_capacity(1 + indent.len() + 2 * 16);
@@ -185,10 +190,8 @@ fn indented_json(value: &impl serde::Serialize, indent: &str) -> Vec<u8> {
         has_value: false,
     };
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, nested);
-    if value.serialize(&mut serializer).is_err() {
-        return b"null".to_vec();
-    }
-    out
+    value.serialize(&mut serializer).ok()?;
+    Some(out)
 }
 
 /// serde_json's `PrettyFormatter` (two spaces a level) starting at a deeper indentation: every
@@ -275,11 +278,195 @@ impl serde_json::ser::Formatter for NestedPretty {
         self.has_value = true;
         Ok(())
     }
+
+    /// A piece ([`super::pieces`]), pretty-printed at the column its closing line starts at:
+    /// copied whole when that is this place's column, else each line moved to it.
+    fn write_raw_fragment<W: ?Sized + Write>(&mut self, w: &mut W, piece: &str) -> io::Result<()> {
+        let column = self.base_len - 1 + 2 * self.level;
+        let rendered_at = piece.rfind('\n').map_or(column, |i| {
+            piece[i + 1..].bytes().take_while(|b| *b == b' ').count()
+        });
+        if rendered_at == column {
+            return w.write_all(piece.as_bytes());
+        }
+        // Every line after the first starts with at least the piece's column of spaces.
+        let mut lines = piece.split('\n');
+        if let Some(first) = lines.next() {
+            w.write_all(first.as_bytes())?;
+        }
+        for line in lines {
+            self.new_line(w)?;
+            w.write_all(line.get(rendered_at..).unwrap_or("").as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls::pki_types::CertificateDer;
+
     use super::*;
+    use crate::checks::{CheckName, CheckResult};
+    use crate::discovery::target::{Target, TargetSource};
+    use crate::export::report::json::TargetJson;
+    use crate::export::report::pieces;
+    use crate::probe::tls::TlsObservation;
+    use crate::probe::tls_scan::{Accepted, TlsProtocol, TlsScan, suites};
+    use crate::probe::{DnsObservation, EndpointObservation, Observation};
+
+    /// Two targets behind one listener: the same chain (one shared `Arc`), the same scan, and
+    /// verdicts with fixed sentences, at the address and not.
+    fn behind_one_listener() -> Vec<Outcome> {
+        let leaf = rcgen::generate_simple_self_signed(vec!["a.example.test".to_string()])
+            .unwrap()
+            .cert;
+        let chain: Arc<[CertificateDer<'static>]> = Arc::from(vec![
+            leaf.der().clone(),
+            CertificateDer::from(b"not a certificate".to_vec()),
+        ]);
+        let address: SocketAddr = "192.0.2.10:443".parse().unwrap();
+        let scan = Arc::new(TlsScan {
+            address,
+            scanned_at: SystemTime::UNIX_EPOCH,
+            duration: Duration::from_millis(3),
+            versions: vec![TlsProtocol::Tls12],
+            accepted: vec![Accepted {
+                version: TlsProtocol::Tls12,
+                suite: suites::by_name("ECDHE-ECDSA-AES128-GCM-SHA256").unwrap(),
+            }],
+            connections: 2,
+            failure: None,
+        });
+        ["a.example.test", "b.example.test"]
+            .into_iter()
+            .map(|name| {
+                let mut obs = Observation::from_dns(
+                    SystemTime::UNIX_EPOCH,
+                    DnsObservation::answered(name, vec![address.ip()]),
+                );
+                let mut tls = TlsObservation {
+                    version: Some("TLSv1.3".into()),
+                    ..TlsObservation::before_handshake()
+                };
+                tls.chain = chain.clone();
+                obs.endpoints.push(EndpointObservation {
+                    address,
+                    connect: Ok(Duration::from_millis(1)),
+                    tls: Some(tls),
+                    http: None,
+                });
+                obs.tls_scans.push(scan.clone());
+                Outcome {
+                    target: Arc::new(Target::new(name.to_string(), 443, TargetSource::Flag)),
+                    observation: Some(obs),
+                    results: vec![
+                        CheckResult::pass(CheckName::Config, "target definition is valid"),
+                        CheckResult::pass(CheckName::ChainTrusted, "chain verifies")
+                            .at(address.ip()),
+                        CheckResult::fail(
+                            CheckName::Dns,
+                            "nxdomain",
+                            format!("`{name}` has no address"),
+                        ),
+                    ]
+                    .into(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_piece_rendered_for_another_column_is_moved_to_where_it_is_written() {
+        let inner = json!({"a": [1, {"b": "line\nbreak"}], "c": {}});
+        let doc = json!({"x": [inner.clone()], "y": inner.clone()});
+        for column in [0, 3, 8, 40] {
+            let piece = pieces::render(&inner, column).unwrap();
+            // The same document with the piece in both places (an array item and a value).
+            let mut written = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut written,
+                NestedPretty {
+                    line: b"\n  ".to_vec(),
+                    base_len: 3,
+                    level: 0,
+                    has_value: false,
+                },
+            );
+            use serde::ser::{SerializeMap, Serializer};
+            let mut m = (&mut ser).serialize_map(Some(2)).unwrap();
+            m.serialize_entry("x", &[&*piece]).unwrap();
+            m.serialize_entry("y", &*piece).unwrap();
+            m.end().unwrap();
+            let expected = indented_json(&doc, "  ");
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "rendered at column {column}"
+            );
+        }
+    }
+
+    #[test]
+    fn pieces_write_the_same_bytes_as_serializing_every_part() {
+        let outcomes = behind_one_listener();
+        let chain = outcomes[0].observation.as_ref().unwrap().endpoints[0]
+            .tls
+            .as_ref()
+            .unwrap()
+            .chain
+            .clone();
+        let scan = outcomes[0].observation.as_ref().unwrap().tls_scans[0].clone();
+        // Twice over: the first renders the pieces, the second writes them as kept.
+        for round in 0..2 {
+            for outcome in &outcomes {
+                let streamed = Entry::render(outcome, Format::Json).bytes;
+                let whole = indented_json(&TargetJson(outcome), "    ");
+                assert_eq!(
+                    String::from_utf8(streamed).unwrap(),
+                    String::from_utf8(whole).unwrap(),
+                    "round {round}, {}",
+                    outcome.target.name
+                );
+            }
+        }
+        assert!(pieces::CHAINS.holds(&chain) && pieces::SCANS.holds(&scan));
+        let fixed: Vec<_> = outcomes[1].results.iter().map(|v| v.fixed_key()).collect();
+        assert!(fixed[0].is_some() && fixed[1].is_some(), "{fixed:?}");
+        assert!(fixed[2].is_none(), "a reason naming the target is its own");
+        assert!(fixed.iter().flatten().all(|k| pieces::VERDICTS.holds(k)));
+        // Each piece was rendered at the column the report writes it at, so the report holds
+        // it whole (one copy, not re-indented line by line).
+        let text = String::from_utf8(Entry::render(&outcomes[1], Format::Json).bytes).unwrap();
+        let kept = [
+            pieces::CHAINS.get_or_render(&chain, || None),
+            pieces::SCANS.get_or_render(&scan, || None),
+            pieces::VERDICTS.get_or_render(fixed[1].unwrap(), || None),
+        ];
+        for piece in kept {
+            let piece = piece.expect("kept");
+            assert!(
+                piece.get().contains('\n') && text.contains(piece.get()),
+                "{piece}"
+            );
+        }
+        // And the document still reads as the outcome: the chain's leaf, the scan, the checks.
+        let doc: serde_json::Value =
+            serde_json::from_slice(&Entry::render(&outcomes[1], Format::Json).bytes).unwrap();
+        let endpoint = &doc["facts"]["endpoints"][0];
+        assert_eq!(endpoint["chain"][0]["dns_names"], json!(["a.example.test"]));
+        assert!(endpoint["chain"][1]["error"].is_string());
+        assert_eq!(doc["facts"]["tls_scans"][0]["connections"], json!(2));
+        assert_eq!(doc["checks"][1]["address"], json!("192.0.2.10"));
+        assert_eq!(
+            doc["checks"][2]["reason"],
+            json!("`b.example.test` has no address")
+        );
+    }
 
     #[test]
     fn an_empty_json_report_is_what_to_string_pretty_makes_of_the_same_keys() {
