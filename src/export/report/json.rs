@@ -4,7 +4,6 @@
 //! the order the document has always had them (the document's shape is a contract).
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -14,7 +13,6 @@ use crate::checks::verdicts::Verdict;
 use crate::export::tls_facts::ScanJson;
 use crate::pipeline::outcome::Outcome;
 use crate::probe::certinfo::{self, CertFacts};
-use crate::probe::tls_scan::TlsScan;
 use crate::probe::{EndpointObservation, HttpObservation, Observation};
 use crate::timefmt::millis;
 
@@ -89,32 +87,33 @@ impl Serialize for Target<'_> {
         m.serialize_entry("ok", &o.ok())?;
         let addresses = o.observation.iter().flat_map(|o| &o.dns.addresses);
         m.serialize_entry("addresses", &Seq(addresses.map(Displayed)))?;
-        if with_pieces {
-            let checks = o.results.iter().map(VerdictPiece);
-            m.serialize_entry("checks", &Seq(checks))?;
-        } else {
-            m.serialize_entry("checks", &o.results)?;
-        }
+        let checks = o.results.iter().map(|verdict| {
+            let piece = with_pieces.then(|| verdict_piece(&verdict)).flatten();
+            PieceOr(piece, verdict)
+        });
+        m.serialize_entry("checks", &Seq(checks))?;
         let facts = o.observation.as_ref().map(|obs| Facts(obs, with_pieces));
         m.serialize_entry("facts", &facts)?;
         m.end()
     }
 }
 
-/// A verdict, from its piece when its reason is a fixed sentence.
-struct VerdictPiece<'a>(Verdict<'a>);
+/// A part's piece when there is one, else the part serialized.
+struct PieceOr<T>(Option<pieces::Piece>, T);
 
-impl Serialize for VerdictPiece<'_> {
+impl<T: Serialize> Serialize for PieceOr<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let verdict = &self.0;
-        let piece = verdict.fixed_key().and_then(|key| {
-            pieces::VERDICTS.get_or_render(key, || pieces::render(verdict, CHECK_COLUMN))
-        });
-        match piece {
+        match &self.0 {
             Some(piece) => piece.serialize(s),
-            None => verdict.serialize(s),
+            None => self.1.serialize(s),
         }
     }
+}
+
+/// A verdict's piece, when its reason is a fixed sentence.
+fn verdict_piece(verdict: &Verdict<'_>) -> Option<pieces::Piece> {
+    let key = verdict.fixed_key()?;
+    pieces::VERDICTS.get_or_render(key, || pieces::render(verdict, CHECK_COLUMN))
 }
 
 /// The items of an iterator as a JSON array (cloned: serializing takes `&self`).
@@ -167,30 +166,17 @@ impl Serialize for Facts<'_> {
             Err(e) => serde_json::json!({"error": e.to_string(), "code": e.as_str()}),
         });
         m.serialize_entry("egress_ip", &egress)?;
-        let scans = obs
-            .tls_scans
-            .iter()
-            .map(|scan| ScanPiece(scan, with_pieces));
+        let scans = obs.tls_scans.iter().map(|scan| {
+            let piece = with_pieces
+                .then(|| {
+                    pieces::SCANS
+                        .get_or_render(scan, || pieces::render(&ScanJson(scan), SCAN_COLUMN))
+                })
+                .flatten();
+            PieceOr(piece, ScanJson(scan))
+        });
         m.serialize_entry("tls_scans", &Seq(scans))?;
         m.end()
-    }
-}
-
-/// A TLS scan, from its piece when `.1`.
-struct ScanPiece<'a>(&'a Arc<TlsScan>, bool);
-
-impl Serialize for ScanPiece<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (scan, with_pieces) = (self.0, self.1);
-        let piece = with_pieces
-            .then(|| {
-                pieces::SCANS.get_or_render(scan, || pieces::render(&ScanJson(scan), SCAN_COLUMN))
-            })
-            .flatten();
-        match piece {
-            Some(piece) => piece.serialize(s),
-            None => ScanJson(scan).serialize(s),
-        }
     }
 }
 
@@ -224,10 +210,7 @@ impl Serialize for Endpoint<'_> {
             }
             _ => None,
         };
-        match piece {
-            Some(piece) => m.serialize_entry("chain", &*piece)?,
-            None => m.serialize_entry("chain", &Chain(e))?,
-        }
+        m.serialize_entry("chain", &PieceOr(piece, Chain(e)))?;
         m.serialize_entry("http", &e.http.as_ref().map(Http))?;
         m.end()
     }

@@ -180,16 +180,7 @@ fn indented_json(value: &impl serde::Serialize, indent: &str) -> Vec<u8> {
 pub(super) fn pretty(value: &impl serde::Serialize, indent: &str) -> Option<Vec<u8>> {
     // A target's part of the JSON report is 5-8 KB.
     let mut out = Vec::with_capacity(8192);
-    let mut line = Vec::with_capacity(1 + indent.len() + 2 * 16);
-    line.push(b'\n');
-    line.extend_from_slice(indent.as_bytes());
-    let nested = NestedPretty {
-        base_len: line.len(),
-        line,
-        level: 0,
-        has_value: false,
-    };
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, nested);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, NestedPretty::at(indent));
     value.serialize(&mut serializer).ok()?;
     Some(out)
 }
@@ -210,6 +201,19 @@ struct NestedPretty {
 }
 
 impl NestedPretty {
+    /// Every line after the first indented by `indent`, then two spaces a level.
+    fn at(indent: &str) -> Self {
+        let mut line = Vec::with_capacity(1 + indent.len() + 2 * 16);
+        line.push(b'\n');
+        line.extend_from_slice(indent.as_bytes());
+        NestedPretty {
+            base_len: line.len(),
+            line,
+            level: 0,
+            has_value: false,
+        }
+    }
+
     fn new_line<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         let len = self.base_len + 2 * self.level;
         if self.line.len() < len {
@@ -388,15 +392,8 @@ mod tests {
             let piece = pieces::render(&inner, column).unwrap();
             // The same document with the piece in both places (an array item and a value).
             let mut written = Vec::new();
-            let mut ser = serde_json::Serializer::with_formatter(
-                &mut written,
-                NestedPretty {
-                    line: b"\n  ".to_vec(),
-                    base_len: 3,
-                    level: 0,
-                    has_value: false,
-                },
-            );
+            let mut ser =
+                serde_json::Serializer::with_formatter(&mut written, NestedPretty::at("  "));
             use serde::ser::{SerializeMap, Serializer};
             let mut m = (&mut ser).serialize_map(Some(2)).unwrap();
             m.serialize_entry("x", &[&*piece]).unwrap();
